@@ -1,0 +1,98 @@
+"""One place for every path and knob, read from the environment with local defaults.
+
+Python code and dbt share the same absolute paths: `Settings.dbt_env()` exports them so that
+`dbt_project/profiles.yml` resolves the warehouse through `env_var('HUAXIANG_HOME')`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+DEFAULT_HOME = "./.huaxiang"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+# First day the daily partitions cover. Early enough for the bundled real-data samples (2016).
+DEFAULT_PARTITION_START = "2016-01-01"
+# Used only where dbt must parse without a configured salt (the dev target).
+DEV_PII_SALT = "huaxiang-dev-salt"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    timezone: str
+    partition_start: date
+    dbt_target: str
+    dbt_threads: int
+    duckdb_memory_limit: str
+    duckdb_threads: int
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        home = Path(os.environ.get("HUAXIANG_HOME", DEFAULT_HOME)).expanduser().resolve()
+        return cls(
+            home=home,
+            timezone=os.environ.get("HUAXIANG_TIMEZONE", DEFAULT_TIMEZONE),
+            partition_start=date.fromisoformat(
+                os.environ.get("HUAXIANG_PARTITION_START", DEFAULT_PARTITION_START)
+            ),
+            dbt_target=os.environ.get("HUAXIANG_TARGET", "duckdb"),
+            dbt_threads=int(os.environ.get("HUAXIANG_DBT_THREADS", "2")),
+            duckdb_memory_limit=os.environ.get("HUAXIANG_DUCKDB_MEMORY_LIMIT", "8GB"),
+            duckdb_threads=int(os.environ.get("HUAXIANG_DUCKDB_THREADS", "2")),
+        )
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.home / "landing"
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.home / "warehouse.duckdb"
+
+    @property
+    def published_dir(self) -> Path:
+        return self.home / "published"
+
+    @property
+    def truth_dir(self) -> Path:
+        return self.home / "truth"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.home / "dagster"
+
+    def ensure_dirs(self) -> None:
+        for path in (
+            self.landing_dir,
+            self.published_dir,
+            self.truth_dir,
+            self.models_dir,
+            self.dagster_home,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables dbt's profile and models read."""
+        return {
+            "HUAXIANG_HOME": str(self.home),
+            "HUAXIANG_TIMEZONE": self.timezone,
+            "HUAXIANG_DBT_THREADS": str(self.dbt_threads),
+            "HUAXIANG_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "HUAXIANG_DUCKDB_THREADS": str(self.duckdb_threads),
+        }
+
+    def export(self) -> None:
+        """Put the resolved settings into this process's environment (for dbt subprocesses)."""
+        os.environ.update(self.dbt_env())
+        os.environ["DAGSTER_HOME"] = str(self.dagster_home)
