@@ -1,0 +1,113 @@
+"""DuckDB warehouse access: short-lived connections and the idempotent raw loader."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from huaxiang.contract import RAW_TABLES
+from huaxiang.landing import partition_path
+
+RAW_SCHEMA = "raw"
+PARTITION_COLUMN = "_partition_date"
+
+
+@contextmanager
+def connect(
+    path: Path, *, read_only: bool = False, memory_limit: str | None = None, threads: int | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse for the duration of a block; DuckDB allows one writer, so never hold it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str | int] = {}
+    if memory_limit:
+        config["memory_limit"] = memory_limit
+    if threads:
+        config["threads"] = threads
+    conn = duckdb.connect(str(path), read_only=read_only, config=config)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+class LandingSchemaError(ValueError):
+    """A landed file does not match the raw contract (missing column or changed type)."""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    day: date
+    rows: int
+    file_bytes: int
+    replaced_rows: int
+    found_file: bool
+
+
+def ensure_raw_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
+    schema = RAW_TABLES[table].schema.append(pa.field(PARTITION_COLUMN, pa.date32()))
+    empty = schema.empty_table()  # noqa: F841 - referenced by name from SQL below
+    conn.execute(f"create schema if not exists {RAW_SCHEMA}")
+    conn.execute(f"create table if not exists {RAW_SCHEMA}.{table} as select * from empty")
+
+
+def check_file_schema(table: str, file_schema: pa.Schema) -> None:
+    contract = RAW_TABLES[table].schema
+    problems = []
+    for field in contract:
+        index = file_schema.get_field_index(field.name)
+        if index < 0:
+            problems.append(f"missing column '{field.name}'")
+            continue
+        found = file_schema.field(index).type
+        if found != field.type and not (pa.types.is_null(found)):
+            problems.append(f"column '{field.name}' is {found}, contract says {field.type}")
+    if problems:
+        raise LandingSchemaError(f"raw.{table}: landed file breaks the contract: " + "; ".join(problems))
+
+
+def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: str, day: date) -> LoadResult:
+    """Replace one business day of `raw.<table>` with the landed file (idempotent).
+
+    A day with no landed file becomes an empty partition; rows are loaded as they are (cleaning
+    is the staging layer's job) but a file whose columns break the contract is refused.
+    """
+    import pyarrow.parquet as pq
+
+    ensure_raw_table(conn, table)
+    path = partition_path(landing_dir, table, day)
+    columns = ", ".join(RAW_TABLES[table].schema.names)
+    conn.execute("begin transaction")
+    try:
+        replaced = conn.execute(
+            f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]
+        ).fetchone()[0]
+        rows = 0
+        if path.is_file():
+            check_file_schema(table, pq.read_schema(path))
+            conn.execute(
+                f"insert into {RAW_SCHEMA}.{table} ({columns}, {PARTITION_COLUMN}) "
+                f"select {columns}, ?::date from read_parquet(?)",
+                [day, str(path)],
+            )
+            rows = conn.execute(
+                f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]
+            ).fetchone()[0]
+        conn.execute("commit")
+    except Exception:
+        conn.execute("rollback")
+        raise
+    return LoadResult(
+        table=table,
+        day=day,
+        rows=rows,
+        file_bytes=path.stat().st_size if path.is_file() else 0,
+        replaced_rows=replaced,
+        found_file=path.is_file(),
+    )
