@@ -1,0 +1,138 @@
+"""The `huaxiang` command line: generate data, run the asset graph, open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from datetime import date
+
+from huaxiang.errors import UserFacingError
+from huaxiang.settings import REPO_ROOT, Settings
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-06-01, got '{text}'") from error
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 0.5:
+        raise argparse.ArgumentTypeError("--bad-rate must be in [0, 0.5)")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive integer")
+    return value
+
+
+def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.generator import GeneratorConfig, generate
+
+    settings.ensure_dirs()
+    config = GeneratorConfig(
+        users=args.users,
+        days=args.days,
+        start=args.start,
+        seed=args.seed,
+        holdout_days=args.holdout_days,
+        bad_rate=args.bad_rate,
+        timezone=settings.timezone,
+    )
+    report = generate(config, settings.landing_dir, settings.truth_dir, progress=not args.quiet)
+    print(f"Landed {len(report.days)} day(s) {report.days[0]} .. {report.days[-1]} into {settings.landing_dir}")
+    for table, rows in report.rows_per_table.items():
+        print(f"  {table:<16}{rows:>12,}")
+    injected = sum(sum(reasons.values()) for reasons in report.bad_rows.values())
+    print(f"Bad rows injected: {injected:,}; ground truth in {settings.truth_dir} ({report.seconds:.1f}s)")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.dbt_manifest import prepare_manifest
+
+    ran = prepare_manifest(settings, force=True)
+    print("dbt manifest prepared" if ran else "dbt manifest up to date")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.runner import run_pipeline
+
+    summary = run_pipeline(settings, first_day=args.from_day, last_day=args.to_day, progress=not args.quiet)
+    print(summary.render())
+    return 0 if summary.success else 1
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.dbt_manifest import prepare_manifest
+    from huaxiang.instance import ensure_instance_config
+
+    ensure_instance_config(settings)
+    prepare_manifest(settings)
+    command = ["dagster", "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    if args.host:
+        command += ["-h", args.host]
+    print(f"Dagster UI on http://{args.host or '127.0.0.1'}:{args.port} (DAGSTER_HOME={settings.dagster_home})")
+    dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
+    command[0] = dagster if os.path.exists(dagster) else "dagster"
+    return subprocess.call(command, cwd=REPO_ROOT)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="huaxiang",
+        description="User profiles (用户画像) and precision-marketing marts from raw e-commerce data. "
+        "All state lives under $HUAXIANG_HOME (default ./.huaxiang).",
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="land synthetic e-commerce data (the embedded default)")
+    generate.add_argument("--users", type=_positive, default=5000, help="number of users (default 5000)")
+    generate.add_argument("--days", type=_positive, default=60, help="days to land (default 60)")
+    generate.add_argument("--start", type=_parse_day, default=date(2026, 6, 1), help="first day (YYYY-MM-DD)")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument(
+        "--holdout-days", type=int, default=0, help="simulate more days without landing them (ground truth)"
+    )
+    generate.add_argument("--bad-rate", type=_fraction, default=0.0, help="fraction of bad rows to inject")
+    generate.set_defaults(handler=cmd_generate)
+
+    prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest")
+    prepare.set_defaults(handler=cmd_prepare)
+
+    run = commands.add_parser("run", help="materialize the whole asset graph for the landed days")
+    run.add_argument("--from", dest="from_day", type=_parse_day, help="first day (default: first landed)")
+    run.add_argument("--to", dest="to_day", type=_parse_day, help="last day (default: last landed)")
+    run.set_defaults(handler=cmd_run)
+
+    dev = commands.add_parser("dev", help="open the Dagster UI on this project")
+    dev.add_argument("--port", type=int, default=3000)
+    dev.add_argument("--host", default=None)
+    dev.set_defaults(handler=cmd_dev)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except UserFacingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

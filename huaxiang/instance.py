@@ -1,0 +1,32 @@
+"""The Dagster instance under $HUAXIANG_HOME/dagster: run history, schedules and the writer pool."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huaxiang.settings import Settings
+
+# One slot per pool: the DuckDB warehouse accepts a single writer, so steps that write it queue.
+DAGSTER_YAML = """\
+# Written by huaxiang; edit freely, it is not overwritten once present.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  cancel_timeout_seconds: 180
+  free_slots_after_run_end_seconds: 0
+"""
+
+
+def ensure_instance_config(settings: Settings) -> Path:
+    """Create `dagster.yaml` in DAGSTER_HOME on first use and export DAGSTER_HOME."""
+    settings.ensure_dirs()
+    settings.export()
+    config = settings.dagster_home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(DAGSTER_YAML)
+    return config

@@ -1,0 +1,204 @@
+"""`huaxiang run`: materialize the whole asset graph for the landed days as one in-process run.
+
+It is the same single-run backfill the UI launches over a partition range: one run, the range in
+its tags, every step sized to the range (raw loaders loop over days, dbt gets the window as vars).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from huaxiang.errors import UserFacingError
+from huaxiang.landing import landed_days
+from huaxiang.settings import Settings
+
+QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class CheckOutcome:
+    asset: str
+    name: str
+    passed: bool
+    blocking: bool
+    description: str = ""
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    first_day: date
+    last_day: date
+    success: bool
+    seconds: float
+    checks: list[CheckOutcome] = field(default_factory=list)
+    failed_steps: dict[str, str] = field(default_factory=dict)
+    skipped_steps: list[str] = field(default_factory=list)
+    mart_rows: dict[str, int] = field(default_factory=dict)
+    published: str | None = None
+
+    @property
+    def failed_checks(self) -> list[CheckOutcome]:
+        return [check for check in self.checks if not check.passed]
+
+    def render(self) -> str:
+        status = "succeeded" if self.success else "FAILED"
+        lines = [
+            f"Run {self.run_id} {status} in {self.seconds:.1f}s for {self.first_day} .. {self.last_day}",
+        ]
+        if self.mart_rows:
+            lines.append("Marts (rows):")
+            lines += [f"  {name:<28}{rows:>12,}" for name, rows in sorted(self.mart_rows.items())]
+        passed = sum(check.passed for check in self.checks)
+        lines.append(f"Checks: {passed} passed, {len(self.failed_checks)} failed")
+        for check in self.failed_checks:
+            kind = "blocking" if check.blocking else "warning"
+            detail = f" — {check.description}" if check.description else ""
+            lines.append(f"  ✗ {check.asset} :: {check.name} ({kind}){detail}")
+        for step, message in self.failed_steps.items():
+            lines.append(f"  ✗ step {step} failed: {message}")
+        if self.skipped_steps:
+            lines.append(f"  skipped (upstream failed): {', '.join(sorted(self.skipped_steps))}")
+        lines.append(f"Published snapshot: {self.published}" if self.published else "Nothing published.")
+        return "\n".join(lines)
+
+
+def select_days(settings: Settings, first_day: date | None, last_day: date | None) -> list[date]:
+    days = landed_days(settings.landing_dir)
+    if not days:
+        raise UserFacingError(
+            f"nothing is landed in {settings.landing_dir}. "
+            "Land data first with `huaxiang generate` (synthetic) or `huaxiang ingest` (your data)."
+        )
+    selected = [d for d in days if (first_day is None or d >= first_day) and (last_day is None or d <= last_day)]
+    if not selected:
+        raise UserFacingError(f"no landed day between {first_day} and {last_day}; landed: {days[0]} .. {days[-1]}")
+    if selected[0] < settings.partition_start:
+        raise UserFacingError(
+            f"landed data starts {selected[0]}, before the first partition {settings.partition_start}; "
+            "set HUAXIANG_PARTITION_START to an earlier day."
+        )
+    return selected
+
+
+class _StepProgress(threading.Thread):
+    """Prints one line per finished step by polling the run's event log (the run itself is in-process)."""
+
+    def __init__(self, instance, run_id: str) -> None:
+        super().__init__(daemon=True)
+        self.instance = instance
+        self.run_id = run_id
+        self.done = threading.Event()
+        self.seen: set[int] = set()
+
+    def run(self) -> None:
+        while not self.done.wait(1.0):
+            self.poll()
+        self.poll()
+
+    def poll(self) -> None:
+        from dagster import DagsterEventType
+
+        wanted = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+        try:
+            records = self.instance.all_logs(self.run_id, of_type=wanted)
+        except Exception:  # the run may not be stored yet
+            return
+        for record in records:
+            key = (record.timestamp, record.step_key, record.dagster_event.event_type_value)
+            if hash(key) in self.seen:
+                continue
+            self.seen.add(hash(key))
+            marker = {"STEP_START": "…", "STEP_SUCCESS": "✓", "STEP_FAILURE": "✗"}[
+                record.dagster_event.event_type_value
+            ]
+            stamp = time.strftime("%H:%M:%S", time.localtime(record.timestamp))
+            print(f"  {stamp} {marker} {record.step_key}", flush=True)
+
+
+def run_pipeline(
+    settings: Settings, *, first_day: date | None = None, last_day: date | None = None, progress: bool = True
+) -> RunSummary:
+    from dagster import DagsterInstance
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from huaxiang.dbt_manifest import prepare_manifest
+    from huaxiang.instance import ensure_instance_config
+
+    days = select_days(settings, first_day, last_day)
+    ensure_instance_config(settings)
+    if prepare_manifest(settings) and progress:
+        print("Prepared the dbt manifest.")
+
+    from orchestration.definitions import ALL_ASSETS_JOB, build_definitions
+
+    definitions = build_definitions(settings)
+    job = definitions.resolve_job_def(ALL_ASSETS_JOB)
+    run_id = str(uuid.uuid4())
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
+    }
+    started = time.monotonic()
+    with DagsterInstance.get() as instance:
+        reporter = _StepProgress(instance, run_id) if progress else None
+        if reporter:
+            print(f"Running {len(days)} day(s) {days[0]} .. {days[-1]} (run {run_id[:8]}) …", flush=True)
+            reporter.start()
+        try:
+            result = job.execute_in_process(
+                instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
+            )
+        finally:
+            if reporter:
+                reporter.done.set()
+                reporter.join()
+        summary = RunSummary(
+            run_id=run_id,
+            first_day=days[0],
+            last_day=days[-1],
+            success=result.success,
+            seconds=time.monotonic() - started,
+        )
+        _collect(result, summary)
+    _collect_published(settings, run_id, summary)
+    summary.success = summary.success and not any(c.blocking for c in summary.failed_checks)
+    return summary
+
+
+def _collect(result, summary: RunSummary) -> None:
+    for evaluation in result.get_asset_check_evaluations():
+        description = ""
+        if evaluation.description:
+            description = evaluation.description.splitlines()[0][:200]
+        summary.checks.append(
+            CheckOutcome(
+                asset=evaluation.asset_key.to_user_string(),
+                name=evaluation.check_name,
+                passed=evaluation.passed,
+                blocking=bool(evaluation.blocking),
+                description=description,
+            )
+        )
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip().splitlines()[0][:300] if error else "unknown error"
+            summary.failed_steps[event.step_key] = message
+        elif event.is_step_skipped:
+            summary.skipped_steps.append(event.step_key)
+
+
+def _collect_published(settings: Settings, run_id: str, summary: RunSummary) -> None:
+    manifest_file = settings.published_dir / "manifest.json"
+    if not manifest_file.is_file():
+        return
+    manifest = json.loads(manifest_file.read_text())
+    if manifest.get("run_id") == run_id:
+        summary.mart_rows = manifest["row_counts"]
+        summary.published = str(settings.published_dir)

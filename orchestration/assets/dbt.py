@@ -1,0 +1,83 @@
+"""dbt models as Dagster assets: one `@dbt_assets` step per layer, so a failed gate on one layer
+stops the next (a blocking check only stops *other* steps)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from huaxiang.dbt_manifest import manifest_path
+from huaxiang.settings import DBT_PROJECT_DIR
+from orchestration.partitions import partition_days, window_vars
+from orchestration.resources import WAREHOUSE_WRITER_POOL
+
+
+@dataclass(frozen=True)
+class DbtLayer:
+    name: str  # Dagster group and warehouse schema
+    folder: str  # models/<folder>
+    partitioned: bool
+    description: str
+
+
+DBT_LAYERS = (
+    DbtLayer("staging", "staging", True, "Typed, deduplicated, PII-hashed raw data plus quarantine."),
+    DbtLayer("facts", "intermediate", True, "Daily user rollups and per-user facts."),
+    DbtLayer("marts", "marts", False, "Tag and marketing marts read by BI tools and activation."),
+)
+SCHEMA_TO_GROUP = {layer.name: layer.name for layer in DBT_LAYERS}
+
+
+class HuaxiangDbtTranslator(DagsterDbtTranslator):
+    """Asset key = <schema>/<model> (sources: raw/<table>), group = layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return SCHEMA_TO_GROUP.get(dbt_resource_props.get("schema", ""), "raw")
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]) -> list[str]:
+        return ["team:analytics-engineering"]
+
+
+def dbt_project(target: str) -> DbtProject:
+    return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
+
+
+def _dbt_vars(context: dg.AssetExecutionContext, layer: DbtLayer) -> dict[str, str]:
+    return window_vars(partition_days(context)) if layer.partitioned else {}
+
+
+def build_dbt_layer_assets(
+    layer: DbtLayer, partitions_def: dg.PartitionsDefinition, target: str
+) -> dg.AssetsDefinition:
+    @dbt_assets(
+        manifest=manifest_path(),
+        select=f"path:models/{layer.folder}",
+        name=f"dbt_{layer.name}",
+        partitions_def=partitions_def if layer.partitioned else None,
+        backfill_policy=dg.BackfillPolicy.single_run() if layer.partitioned else None,
+        dagster_dbt_translator=HuaxiangDbtTranslator(),
+        project=dbt_project(target),
+        pool=WAREHOUSE_WRITER_POOL,
+    )
+    def layer_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        args = ["build"]
+        variables = _dbt_vars(context, layer)
+        if variables:
+            args += ["--vars", json.dumps(variables)]
+        yield from dbt.cli(args, context=context).stream()
+
+    return layer_assets
+
+
+def build_dbt_assets(partitions_def: dg.PartitionsDefinition, target: str) -> list[dg.AssetsDefinition]:
+    return [build_dbt_layer_assets(layer, partitions_def, target) for layer in DBT_LAYERS]

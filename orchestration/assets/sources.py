@@ -1,0 +1,70 @@
+"""Raw landing: one daily-partitioned asset per contract table, loading `landing/` into `raw.<table>`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from huaxiang.contract import RAW_TABLES, RawTable
+from huaxiang.warehouse import PARTITION_COLUMN, RAW_SCHEMA, load_partition
+from orchestration.partitions import partition_days
+from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+
+RAW_GROUP = "raw"
+PREVIEW_ROWS = 5
+
+
+def raw_asset_key(table: str) -> dg.AssetKey:
+    return dg.AssetKey([RAW_SCHEMA, table])
+
+
+def _preview_markdown(warehouse: WarehouseResource, table: str, first_day: str, last_day: str) -> str:
+    with warehouse.connection(read_only=True) as conn:
+        frame = conn.execute(
+            f"select * from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} between ? and ? limit ?",
+            [first_day, last_day, PREVIEW_ROWS],
+        ).df()
+    return frame.to_markdown(index=False) if not frame.empty else "_no rows_"
+
+
+def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=raw_asset_key(table.name),
+        group_name=RAW_GROUP,
+        description=f"{table.description} Loaded as landed from landing/{table.name}/date=*/ "
+        "(cleaning is staging's job); re-running a day replaces that day.",
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=WAREHOUSE_WRITER_POOL,
+        kinds={"duckdb", "parquet"},
+        owners=["team:data-platform"],
+        tags={"layer": "raw"},
+        metadata={"natural_key": ", ".join(table.key), "partitioned_by": table.partition_column},
+    )
+    def raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        days = partition_days(context)
+        rows = file_bytes = missing = 0
+        with warehouse.connection() as conn:
+            for day in days:
+                result = load_partition(conn, warehouse.landing_dir, table.name, day)
+                rows += result.rows
+                file_bytes += result.file_bytes
+                missing += not result.found_file
+        if missing:
+            context.log.warning(f"{table.name}: {missing} of {len(days)} day(s) had no landed file")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": rows,
+                "bytes_landed": dg.MetadataValue.int(file_bytes),
+                "days": len(days),
+                "days_without_file": missing,
+                "preview": dg.MetadataValue.md(
+                    _preview_markdown(warehouse, table.name, days[0].isoformat(), days[-1].isoformat())
+                ),
+            }
+        )
+
+    return raw_table
+
+
+def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_raw_asset(table, partitions_def) for table in RAW_TABLES.values()]

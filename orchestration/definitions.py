@@ -1,0 +1,49 @@
+"""The one `Definitions` of the huaxiang code location (loaded by `dagster dev -w workspace.yaml`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from huaxiang.settings import DBT_PROJECT_DIR, Settings
+from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.sources import build_raw_assets
+from orchestration.partitions import daily_partitions
+from orchestration.resources import WarehouseResource
+
+ALL_ASSETS_JOB = "huaxiang_all"
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    settings.export()
+    partitions = daily_partitions(settings)
+    raw_assets = build_raw_assets(partitions)
+    dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
+    mart_keys = [key for key in dbt_layers[-1].keys]
+    publish = build_publish_asset(mart_keys)
+
+    all_assets_job = dg.define_asset_job(
+        ALL_ASSETS_JOB,
+        selection=dg.AssetSelection.all(),
+        partitions_def=partitions,
+        description="Everything: raw landing → staging → facts → marts → published snapshot.",
+    )
+    return dg.Definitions(
+        assets=[*raw_assets, *dbt_layers, publish],
+        jobs=[all_assets_job],
+        resources={
+            "warehouse": WarehouseResource.from_settings(settings),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                target=settings.dbt_target,
+            ),
+        },
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    """Built lazily when Dagster loads the code location, so importing this module is cheap."""
+    return build_definitions(Settings.from_env())

@@ -1,0 +1,51 @@
+"""Dagster resources, configured from the environment (see huaxiang.settings) with local defaults."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from huaxiang.settings import Settings
+from huaxiang.warehouse import connect
+
+# Every step that writes the DuckDB warehouse claims this pool; the instance limits it to one slot.
+WAREHOUSE_WRITER_POOL = "duckdb_writer"
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The DuckDB warehouse under $HUAXIANG_HOME. Connections live for one block, never across steps."""
+
+    home: str
+    memory_limit: str = "8GB"
+    threads: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WarehouseResource:
+        return cls(
+            home=str(settings.home),
+            memory_limit=settings.duckdb_memory_limit,
+            threads=settings.duckdb_threads,
+        )
+
+    @property
+    def path(self) -> Path:
+        return Path(self.home) / "warehouse.duckdb"
+
+    @property
+    def landing_dir(self) -> Path:
+        return Path(self.home) / "landing"
+
+    @property
+    def published_dir(self) -> Path:
+        return Path(self.home) / "published"
+
+    @contextmanager
+    def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        with connect(
+            self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads
+        ) as conn:
+            yield conn
