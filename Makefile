@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`. Both create the environment first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Size of the embedded default run (synthetic data); override e.g. `make run USERS=20000`.
+USERS ?= 5000
+DAYS ?= 60
+HOLDOUT_DAYS ?= 30
+BAD_RATE ?= 0.01
+
+.PHONY: setup prepare run test test-fast lint dev clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+prepare: setup
+	$(BIN)/huaxiang prepare
+
+run: prepare
+	$(BIN)/huaxiang generate --users $(USERS) --days $(DAYS) --holdout-days $(HOLDOUT_DAYS) --bad-rate $(BAD_RATE)
+	$(BIN)/huaxiang run
+
+test: prepare
+	$(BIN)/pytest -q -ra
+
+test-fast: prepare
+	$(BIN)/pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+
+dev: prepare
+	$(BIN)/huaxiang dev
+
+clean:
+	rm -rf .huaxiang dbt_project/target dbt_project/logs
