@@ -1,0 +1,66 @@
+"""Shared fixtures: a small generated warehouse, built once per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from huaxiang.settings import Settings
+
+SMALL_USERS = 400
+SMALL_DAYS = 8
+SMALL_START = date(2026, 6, 1)
+
+
+@contextmanager
+def huaxiang_home(path: Path) -> Iterator[Settings]:
+    """Point every setting at `path` for the duration of a block."""
+    saved = {key: os.environ.get(key) for key in ("HUAXIANG_HOME", "DAGSTER_HOME")}
+    os.environ["HUAXIANG_HOME"] = str(path)
+    try:
+        settings = Settings.from_env()
+        settings.ensure_dirs()
+        settings.export()
+        yield settings
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest() -> Path:
+    from huaxiang.dbt_manifest import manifest_path, prepare_manifest
+
+    prepare_manifest(Settings.from_env())
+    return manifest_path()
+
+
+@pytest.fixture(scope="session")
+def small_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Iterator[Settings]:
+    """A HUAXIANG_HOME with SMALL_USERS × SMALL_DAYS generated days (2% bad rows) landed."""
+    from huaxiang.generator import GeneratorConfig, generate
+
+    with huaxiang_home(tmp_path_factory.mktemp("small-home")) as settings:
+        generate(
+            GeneratorConfig(users=SMALL_USERS, days=SMALL_DAYS, start=SMALL_START, seed=7, bad_rate=0.02),
+            settings.landing_dir,
+            settings.truth_dir,
+            progress=False,
+        )
+        yield settings
+
+
+@pytest.fixture(scope="session")
+def small_run(small_home: Settings):
+    """The whole graph materialized once over the small home."""
+    from huaxiang.runner import run_pipeline
+
+    return run_pipeline(small_home, progress=False)
