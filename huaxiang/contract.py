@@ -178,5 +178,3 @@ PLATFORMS = ("app", "web", "mini_program")
 ORDER_STATUSES = ("paid", "cancelled", "refunded")
 CHANNELS = ("sms", "email", "push", "in_app")
 VARIANTS = ("treatment", "control")
-
-

@@ -63,9 +63,7 @@ def run_dbt(args: list[str], settings: Settings, *, check: bool = True) -> subpr
     ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True)
     if check and completed.returncode != 0:
-        raise RuntimeError(
-            f"`dbt {' '.join(args)}` failed:\n{completed.stdout[-4000:]}{completed.stderr[-2000:]}"
-        )
+        raise RuntimeError(f"`dbt {' '.join(args)}` failed:\n{completed.stdout[-4000:]}{completed.stderr[-2000:]}")
     return completed
 
 

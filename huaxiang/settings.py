@@ -39,9 +39,7 @@ class Settings:
         return cls(
             home=home,
             timezone=os.environ.get("HUAXIANG_TIMEZONE", DEFAULT_TIMEZONE),
-            partition_start=date.fromisoformat(
-                os.environ.get("HUAXIANG_PARTITION_START", DEFAULT_PARTITION_START)
-            ),
+            partition_start=date.fromisoformat(os.environ.get("HUAXIANG_PARTITION_START", DEFAULT_PARTITION_START)),
             dbt_target=os.environ.get("HUAXIANG_TARGET", "duckdb"),
             dbt_threads=int(os.environ.get("HUAXIANG_DBT_THREADS", "2")),
             duckdb_memory_limit=os.environ.get("HUAXIANG_DUCKDB_MEMORY_LIMIT", "8GB"),

@@ -85,9 +85,7 @@ def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: st
     columns = ", ".join(RAW_TABLES[table].schema.names)
     conn.execute("begin transaction")
     try:
-        replaced = conn.execute(
-            f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]
-        ).fetchone()[0]
+        replaced = conn.execute(f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]).fetchone()[0]
         rows = 0
         if path.is_file():
             check_file_schema(table, pq.read_schema(path))

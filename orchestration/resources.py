@@ -45,7 +45,5 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        with connect(
-            self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads
-        ) as conn:
+        with connect(self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads) as conn:
             yield conn

@@ -24,9 +24,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     )
     def marts_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         # Reads the warehouse only; no writer pool needed, and readers of the old snapshot are unaffected.
-        snapshot = publish_marts(
-            warehouse.path, warehouse.published_dir, tables, run_id=context.run_id, as_of=None
-        )
+        snapshot = publish_marts(warehouse.path, warehouse.published_dir, tables, run_id=context.run_id, as_of=None)
         return dg.MaterializeResult(
             metadata={
                 "path": dg.MetadataValue.path(str(snapshot.path)),

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from huaxiang.contract import RAW_TABLES, RawTable
-from huaxiang.warehouse import PARTITION_COLUMN, RAW_SCHEMA, load_partition
+from huaxiang.warehouse import PARTITION_COLUMN, RAW_SCHEMA, LandingSchemaError, load_partition
 from orchestration.partitions import partition_days
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
 RAW_GROUP = "raw"
 PREVIEW_ROWS = 5
+CONTRACT_CHECK = "contract_schema"
 
 
 def raw_asset_key(table: str) -> dg.AssetKey:
@@ -39,13 +40,27 @@ def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) ->
         owners=["team:data-platform"],
         tags={"layer": "raw"},
         metadata={"natural_key": ", ".join(table.key), "partitioned_by": table.partition_column},
+        check_specs=[
+            dg.AssetCheckSpec(
+                CONTRACT_CHECK,
+                asset=raw_asset_key(table.name),
+                blocking=True,
+                description="Every landed file has the contract's columns and types; a file that "
+                "does not is refused (its day keeps the previous data) and stops everything downstream.",
+            )
+        ],
     )
     def raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         days = partition_days(context)
         rows = file_bytes = missing = 0
+        refused: dict[str, str] = {}
         with warehouse.connection() as conn:
             for day in days:
-                result = load_partition(conn, warehouse.landing_dir, table.name, day)
+                try:
+                    result = load_partition(conn, warehouse.landing_dir, table.name, day)
+                except LandingSchemaError as error:
+                    refused[day.isoformat()] = str(error)
+                    continue
                 rows += result.rows
                 file_bytes += result.file_bytes
                 missing += not result.found_file
@@ -60,7 +75,15 @@ def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) ->
                 "preview": dg.MetadataValue.md(
                     _preview_markdown(warehouse, table.name, days[0].isoformat(), days[-1].isoformat())
                 ),
-            }
+            },
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=CONTRACT_CHECK,
+                    passed=not refused,
+                    description=next(iter(refused.values()), None),
+                    metadata={"refused_days": dg.MetadataValue.json(refused)},
+                )
+            ],
         )
 
     return raw_table
