@@ -11,6 +11,7 @@ from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.sources import build_raw_assets
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
+from orchestration.schedules import build_daily_schedule, build_landing_sensor
 
 ALL_ASSETS_JOB = "huaxiang_all"
 
@@ -32,6 +33,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=[*raw_assets, *dbt_layers, publish],
         jobs=[all_assets_job],
+        schedules=[build_daily_schedule(all_assets_job)],
+        sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": DbtCliResource(

@@ -1,0 +1,74 @@
+"""The daily schedule and the landing sensor, evaluated with build contexts at fixed states."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pyarrow as pa
+
+from huaxiang.contract import RAW_TABLES
+from huaxiang.landing import write_partition
+from orchestration.schedules import build_daily_schedule, build_landing_sensor
+
+PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Asia/Shanghai")
+
+
+@dg.asset(partitions_def=PARTITIONS)
+def _probe() -> None:
+    return None
+
+
+JOB = dg.define_asset_job("probe_job", selection=[_probe], partitions_def=PARTITIONS)
+
+
+def _land(landing: Path, table: str, day: date) -> None:
+    write_partition(landing, table, day, RAW_TABLES[table].schema.empty_table())
+
+
+def _evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> dg.SensorResult:
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(
+            instance=instance, cursor=cursor, definitions=dg.Definitions(assets=[_probe], jobs=[JOB], sensors=[sensor])
+        )
+        return sensor(context)
+
+
+def test_sensor_requests_new_late_and_replaced_days(tmp_path: Path) -> None:
+    sensor = build_landing_sensor(JOB, PARTITIONS, tmp_path)
+    _land(tmp_path, "events", date(2026, 3, 1))
+    _land(tmp_path, "orders", date(2026, 3, 2))
+
+    first = _evaluate(sensor, None)
+    assert sorted(r.partition_key for r in first.run_requests) == ["2026-03-01", "2026-03-02"]
+
+    nothing_new = _evaluate(sensor, first.cursor)
+    assert nothing_new.run_requests == []
+
+    # A late-arriving older day and a re-landed day are both requested, nothing else.
+    _land(tmp_path, "events", date(2026, 2, 20))
+    replaced = tmp_path / "orders" / "date=2026-03-02" / "part-0.parquet"
+    os.utime(replaced, ns=(replaced.stat().st_atime_ns, replaced.stat().st_mtime_ns + 1_000_000_000))
+    later = _evaluate(sensor, first.cursor)
+    assert sorted(r.partition_key for r in later.run_requests) == ["2026-02-20", "2026-03-02"]
+    assert len({r.run_key for r in later.run_requests}) == 2
+
+
+def test_sensor_ignores_days_outside_the_partitions(tmp_path: Path) -> None:
+    sensor = build_landing_sensor(JOB, PARTITIONS, tmp_path)
+    _land(tmp_path, "events", date(2025, 12, 31))
+    assert _evaluate(sensor, None).run_requests == []
+
+
+def test_daily_schedule_runs_yesterday_in_business_time() -> None:
+    resolved = dg.Definitions(assets=[_probe], jobs=[JOB], schedules=[build_daily_schedule(JOB)])
+    schedule = resolved.resolve_schedule_def("daily_partition_run")
+    assert schedule.execution_timezone == "Asia/Shanghai"
+    tick = datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+        requests = list(schedule.evaluate_tick(context).run_requests or [])
+    assert [r.partition_key for r in requests] == ["2026-03-04"]
