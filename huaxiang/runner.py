@@ -7,6 +7,8 @@ its tags, every step sized to the range (raw loaders loop over days, dbt gets th
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +20,9 @@ from huaxiang.landing import landed_days
 from huaxiang.settings import Settings
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# In-process runs carry their process id so a later run can tell a killed one from a live one.
+PID_TAG = "huaxiang/pid"
+HOST_TAG = "huaxiang/host"
 
 
 @dataclass
@@ -143,9 +148,13 @@ def run_pipeline(
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: days[-1].isoformat(),
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
     }
     started = time.monotonic()
     with DagsterInstance.get() as instance:
+        for abandoned in recover_abandoned_runs(instance):
+            print(f"Marked run {abandoned[:8]} failed: its process is gone (killed?); released its writer slot.")
         reporter = _StepProgress(instance, run_id) if progress else None
         if reporter:
             print(f"Running {len(days)} day(s) {days[0]} .. {days[-1]} (run {run_id[:8]}) …", flush=True)
@@ -169,6 +178,36 @@ def run_pipeline(
     _collect_published(settings, run_id, summary)
     summary.success = summary.success and not any(c.blocking for c in summary.failed_checks)
     return summary
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_abandoned_runs(instance) -> list[str]:
+    """Fail in-process runs of this host whose process died, and free the pool slots they held.
+
+    A SIGKILLed `huaxiang run` cannot report its own end; without this its writer slot would stay
+    claimed and every later run would wait for it forever.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    recovered = []
+    live = RunsFilter(statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING])
+    for run in instance.get_runs(filters=live):
+        pid = run.tags.get(PID_TAG)
+        if not pid or run.tags.get(HOST_TAG) != socket.gethostname() or _process_alive(int(pid)):
+            continue
+        instance.report_run_failed(run, "The run's process ended without reporting (killed); recovered by huaxiang.")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        recovered.append(run.run_id)
+    return recovered
 
 
 def _collect(result, summary: RunSummary) -> None:
