@@ -1,0 +1,28 @@
+{#-
+    Raw timestamps are UTC (timestamp with time zone). The business works in one local time zone
+    (var business_timezone, from HUAXIANG_TIMEZONE); days, hours and partitions are local.
+-#}
+
+{% macro business_timezone() -%}
+    {%- set tz = var('business_timezone') | string -%}
+    {%- if not modules.re.fullmatch('[A-Za-z0-9_+/-]+', tz) -%}
+        {{ exceptions.raise_compiler_error("business_timezone '" ~ tz ~ "' is not a time zone name") }}
+    {%- endif -%}
+    {{ return(tz) }}
+{%- endmacro %}
+
+
+{#- Local wall-clock time (timestamp without time zone) of a UTC timestamp. -#}
+{% macro to_business_time(column) -%}
+    {{ return(adapter.dispatch('to_business_time', 'huaxiang')(column)) }}
+{%- endmacro %}
+
+{#- ANSI `at time zone` (DuckDB, Trino, Postgres); Spark needs from_utc_timestamp in a spark__ version. -#}
+{% macro default__to_business_time(column) -%}
+    cast({{ column }} at time zone '{{ business_timezone() }}' as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+
+{% macro business_date(column) -%}
+    cast({{ to_business_time(column) }} as date)
+{%- endmacro %}

@@ -1,0 +1,57 @@
+{#-
+    The run's business-day window: vars partition_start .. partition_end, inclusive.
+    Incremental models delete the window from themselves first (pre-hook) and then append what the
+    window holds now, so re-running a day replaces it and a day that became empty becomes empty.
+-#}
+
+{% macro partition_window_var(name) -%}
+    {%- set value = var(name) | string -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
+        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a YYYY-MM-DD date, got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value) }}
+{%- endmacro %}
+
+
+{% macro partition_start_date() -%}
+    cast('{{ partition_window_var("partition_start") }}' as date)
+{%- endmacro %}
+
+
+{% macro partition_end_date() -%}
+    cast('{{ partition_window_var("partition_end") }}' as date)
+{%- endmacro %}
+
+
+{% macro in_partition_window(column='_partition_date') -%}
+    {%- if partition_window_var('partition_start') > partition_window_var('partition_end') -%}
+        {{ exceptions.raise_compiler_error("partition_start is after partition_end") }}
+    {%- endif -%}
+    {{ column }} between {{ partition_start_date() }} and {{ partition_end_date() }}
+{%- endmacro %}
+
+
+{#- Pre-hook of every partition-incremental model: empty the window before appending it again. -#}
+{% macro delete_partition_window(column='_partition_date') -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_partition_window(column) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#-
+    Natural keys this incremental model already holds outside the window (none on a first or full
+    build). A window row repeating one of them is a `duplicate`, so the clean model stays unique
+    across partitions. `empty_from` only supplies column types for the empty result.
+-#}
+{% macro keys_outside_window(key_columns, empty_from) -%}
+    {%- if is_incremental() %}
+    select distinct {{ key_columns | join(', ') }}
+    from {{ this }}
+    where {% for column in key_columns %}{{ column }} is not null and {% endfor %}not ({{ in_partition_window() }})
+    {%- else %}
+    select {{ key_columns | join(', ') }}
+    from {{ empty_from }}
+    where 1 = 0
+    {%- endif %}
+{%- endmacro %}

@@ -1,0 +1,27 @@
+{#- Every clean version of every campaign; valid_to_utc null = current. -#}
+
+with clean as (
+    select * from {{ ref('stg_campaigns__classified') }}
+    where reject_reason is null
+),
+
+typed as (
+    select
+        campaign_id,
+        trim(name) as name,
+        {{ normalize_code('channel') }} as channel,
+        {{ normalize_code('objective') }} as objective,
+        starts_at as starts_at_utc,
+        {{ to_business_time('starts_at') }} as starts_at_local,
+        {{ business_date('starts_at') }} as start_date,
+        ends_at as ends_at_utc,
+        {{ to_business_time('ends_at') }} as ends_at_local,
+        {{ business_date('ends_at') }} as end_date,
+        {{ to_money('cost_per_send') }} as cost_per_send,
+        superseded_at as valid_to_utc,
+        is_current,
+        _partition_date
+    from clean
+)
+
+select * from typed

@@ -1,0 +1,22 @@
+{#- Clean order lines with their amount; the order's status lives in stg_orders. -#}
+
+with clean as (
+    select * from {{ ref('stg_order_items__classified') }}
+    where reject_reason is null
+),
+
+typed as (
+    select
+        order_id,
+        product_id,
+        cast(quantity as integer) as quantity,
+        {{ to_money('unit_price') }} as unit_price,
+        {{ to_money('quantity * unit_price') }} as line_amount,
+        ordered_at as ordered_at_utc,
+        {{ to_business_time('ordered_at') }} as ordered_at_local,
+        {{ business_date('ordered_at') }} as order_date,
+        _partition_date
+    from clean
+)
+
+select * from typed

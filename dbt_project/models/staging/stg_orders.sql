@@ -1,0 +1,26 @@
+{#- Clean orders: typed, codes normalised, times in UTC and business-local. -#}
+
+with clean as (
+    select * from {{ ref('stg_orders__classified') }}
+    where reject_reason is null
+),
+
+typed as (
+    select
+        order_id,
+        user_id,
+        {{ normalize_code('status') }} as status,
+        {{ normalize_code('platform') }} as platform,
+        nullif(trim(coupon_id), '') as coupon_id,
+        coalesce(trim(coupon_id), '') <> '' as used_coupon,
+        {{ to_money('gross_amount') }} as gross_amount,
+        {{ to_money('discount_amount') }} as discount_amount,
+        {{ to_money('paid_amount') }} as paid_amount,
+        ordered_at as ordered_at_utc,
+        {{ to_business_time('ordered_at') }} as ordered_at_local,
+        {{ business_date('ordered_at') }} as order_date,
+        _partition_date
+    from clean
+)
+
+select * from typed

@@ -1,0 +1,23 @@
+{#- Clean reviews, times in UTC and business-local. -#}
+
+with clean as (
+    select * from {{ ref('stg_reviews__classified') }}
+    where reject_reason is null
+),
+
+typed as (
+    select
+        review_id,
+        order_id,
+        user_id,
+        product_id,
+        cast(rating as integer) as rating,
+        review_text,
+        created_at as created_at_utc,
+        {{ to_business_time('created_at') }} as created_at_local,
+        {{ business_date('created_at') }} as review_date,
+        _partition_date
+    from clean
+)
+
+select * from typed

@@ -1,0 +1,321 @@
+"""A small hand-made raw dataset for the dbt tests: a few users, four landed days, and one bad row
+for every reject reason staging knows, each recorded with the reason it must be rejected for.
+
+Times are written as business-local wall clock (Asia/Shanghai) and stored as UTC, as every source
+does; a row's landing day is the local date of its partition column unless a fault says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pyarrow as pa
+
+from huaxiang.contract import RAW_TABLES
+from huaxiang.landing import write_partition
+from huaxiang.warehouse import connect, load_partition
+
+BUSINESS_TZ = ZoneInfo("Asia/Shanghai")
+OLD_DAY = date(2024, 1, 15)
+DAY1, DAY2, DAY3 = date(2024, 3, 1), date(2024, 3, 2), date(2024, 3, 3)
+DAYS = (OLD_DAY, DAY1, DAY2, DAY3)
+
+# The hand-checked user: paid 80 (OLD_DAY), 100 with a coupon (DAY1), 50 (DAY2); cancelled 30 (DAY3).
+CHECKED_USER = "u1"
+CHECKED_PHONE = "+86 138-0013-8000"
+CHECKED_EMAIL = " Alice@Example.COM "
+
+BROKEN = "\ufffd"  # what a failed decode leaves behind
+CONTROL = "\x01"
+
+
+def local(text: str) -> datetime:
+    """A business-local wall-clock time ('2024-03-01 09:00') as the UTC instant sources store."""
+    return datetime.fromisoformat(text).replace(tzinfo=BUSINESS_TZ).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class ExpectedReject:
+    table: str
+    reason: str
+    # Column values that identify the bad row in `stg_<table>_rejected`.
+    match: dict
+
+
+@dataclass
+class RawFixture:
+    rows: dict[str, dict[date, list[dict]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
+    rejects: list[ExpectedReject] = field(default_factory=list)
+
+    def add(self, table: str, day: date, row: dict, *, reject: str | None = None, match: dict | None = None):
+        self.rows[table][day].append(row)
+        if reject:
+            self.rejects.append(ExpectedReject(table, reject, match or {}))
+
+    def land(self, landing_dir: Path) -> None:
+        for table, days in self.rows.items():
+            for day, rows in days.items():
+                write_partition(landing_dir, table, day, pa.Table.from_pylist(rows, RAW_TABLES[table].schema))
+
+    def load(self, landing_dir: Path, warehouse: Path) -> None:
+        """Load every table for every fixture day (a day without a file becomes empty)."""
+        with connect(warehouse) as conn:
+            for table in RAW_TABLES:
+                for day in DAYS:
+                    load_partition(conn, landing_dir, table, day)
+
+    def raw_rows(self, table: str, day: date) -> int:
+        return len(self.rows[table].get(day, []))
+
+
+def user(user_id, updated_at, **overrides) -> dict:
+    row = {
+        "user_id": user_id,
+        "gender": "F",
+        "birth_date": date(1990, 6, 15),
+        "city": "杭州",
+        "province": "浙江",
+        "city_tier": 2,
+        "registered_at": local("2024-01-10 20:00"),
+        "register_channel": " App_Store ",
+        "phone": "13900000000",
+        "email": f"{user_id}@example.com",
+        "marketing_consent": True,
+        "updated_at": updated_at,
+    }
+    return {**row, **overrides}
+
+
+def product(product_id, **overrides) -> dict:
+    row = {
+        "product_id": product_id,
+        "title": f"商品 {product_id}",
+        "category_l1": "美妆",
+        "category_l2": "护肤",
+        "brand": "花想",
+        "list_price": 99.0,
+        "updated_at": local("2024-01-15 08:00"),
+    }
+    return {**row, **overrides}
+
+
+def event(event_id, user_id, occurred, event_type="view", platform="app", **overrides) -> dict:
+    row = {
+        "event_id": event_id,
+        "user_id": user_id,
+        "session_id": f"s-{user_id}-{occurred[:10]}",
+        "event_type": event_type,
+        "product_id": "p1",
+        "search_query": None,
+        "platform": platform,
+        "occurred_at": local(occurred),
+    }
+    return {**row, **overrides}
+
+
+def order(order_id, user_id, ordered, paid, status="paid", coupon_id=None, discount=0.0, **overrides) -> dict:
+    row = {
+        "order_id": order_id,
+        "user_id": user_id,
+        "ordered_at": local(ordered),
+        "status": status,
+        "platform": "app",
+        "coupon_id": coupon_id,
+        "gross_amount": paid + discount,
+        "discount_amount": discount,
+        "paid_amount": paid,
+    }
+    return {**row, **overrides}
+
+
+def item(order_id, product_id, ordered, quantity=1, unit_price=10.0, **overrides) -> dict:
+    row = {
+        "order_id": order_id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "unit_price": unit_price,
+        "ordered_at": local(ordered),
+    }
+    return {**row, **overrides}
+
+
+def campaign(campaign_id, starts, **overrides) -> dict:
+    row = {
+        "campaign_id": campaign_id,
+        "name": f"春季活动 {campaign_id}",
+        "channel": "sms",
+        "objective": "reactivation",
+        "starts_at": local(starts),
+        "ends_at": local("2024-03-31 23:00"),
+        "cost_per_send": 0.05,
+    }
+    return {**row, **overrides}
+
+
+def send(send_id, user_id, sent, variant="treatment", opened=None, clicked=None, **overrides) -> dict:
+    row = {
+        "send_id": send_id,
+        "campaign_id": "c1",
+        "user_id": user_id,
+        "variant": variant,
+        "sent_at": local(sent),
+        "opened_at": local(opened) if opened else None,
+        "clicked_at": local(clicked) if clicked else None,
+    }
+    return {**row, **overrides}
+
+
+def review(review_id, user_id, order_id, created, rating=5, **overrides) -> dict:
+    row = {
+        "review_id": review_id,
+        "order_id": order_id,
+        "user_id": user_id,
+        "product_id": "p1",
+        "rating": rating,
+        "review_text": "很好用，会回购",
+        "created_at": local(created),
+    }
+    return {**row, **overrides}
+
+
+def build_fixture() -> RawFixture:
+    f = RawFixture()
+    future = "2024-03-09 10:00"  # local time well after the day these rows land in
+
+    # users: u1 changes city on DAY2 (a superseded version, not a reject); u2, u3 plain.
+    f.add("users", OLD_DAY, user("u1", local("2024-01-15 09:00"), phone=CHECKED_PHONE, email=CHECKED_EMAIL))
+    f.add("users", OLD_DAY, user("u2", local("2024-01-15 09:30"), gender="male"))
+    f.add("users", OLD_DAY, user("u2", local("2024-01-15 09:30"), gender="male"),
+          reject="duplicate", match={"user_id": "u2"})
+    f.add("users", DAY1, user("u3", local("2024-03-01 07:00"), gender=None, birth_date=None))
+    f.add("users", DAY2, user("u1", local("2024-03-02 12:00"), city="上海", province="上海", city_tier=1,
+                               phone=CHECKED_PHONE, email=CHECKED_EMAIL))
+    f.add("users", DAY1, user(None, local("2024-03-01 08:00"), city="无名"),
+          reject="null_key", match={"city": "无名"})
+    f.add("users", DAY1, user("u8", local(future)), reject="future_timestamp", match={"user_id": "u8"})
+    f.add("users", DAY1, user("u9", local("2024-03-01 09:00"), city=f"杭{BROKEN}州"),
+          reject="malformed_text", match={"user_id": "u9"})
+
+    # products
+    for product_id in ("p1", "p2"):
+        f.add("products", OLD_DAY, product(product_id))
+    f.add("products", OLD_DAY, product("p1"), reject="duplicate", match={"product_id": "p1"})
+    f.add("products", OLD_DAY, product(None, title="无编号"), reject="null_key", match={"title": "无编号"})
+    f.add("products", OLD_DAY, product("p4", list_price=-5.0), reject="negative_amount", match={"product_id": "p4"})
+    f.add("products", OLD_DAY, product("p5", title=f"坏{CONTROL}标题"),
+          reject="malformed_text", match={"product_id": "p5"})
+    f.add("products", DAY1, product("p6", updated_at=local(future)),
+          reject="future_timestamp", match={"product_id": "p6"})
+
+    # events: u1 on every day, including 01:30 local on DAY1 (still the previous day in UTC).
+    f.add("events", OLD_DAY, event("e01", "u1", "2024-01-15 10:00"))
+    f.add("events", DAY1, event("e11", "u1", "2024-03-01 01:30", platform="web"))
+    f.add("events", DAY1, event("e12", "u1", "2024-03-01 20:15", "add_to_cart", platform="mini_program"))
+    f.add("events", DAY1, event("e13", "u1", "2024-03-01 20:20", "purchase", platform="mini_program"))
+    f.add("events", DAY1, event("e14", "u2", "2024-03-01 12:00", "search", product_id=None,
+                                search_query="面霜"))
+    f.add("events", DAY1, event("e14", "u2", "2024-03-01 12:00", "search", product_id=None,
+                                search_query="面霜"), reject="duplicate", match={"event_id": "e14"})
+    f.add("events", DAY1, event(None, "u2", "2024-03-01 12:01", session_id="s-nokey"),
+          reject="null_key", match={"session_id": "s-nokey"})
+    f.add("events", DAY1, event("e15", "ghost", "2024-03-01 12:02"), reject="orphan_user", match={"event_id": "e15"})
+    f.add("events", DAY1, event("e16", "u2", future), reject="future_timestamp", match={"event_id": "e16"})
+    f.add("events", DAY1, event("e17", "u2", "2024-03-01 12:03", "search", search_query=f"面{BROKEN}霜"),
+          reject="malformed_text", match={"event_id": "e17"})
+    f.add("events", DAY1, event("e18", "u2", "2024-03-01 12:04", "teleport"),
+          reject="invalid_code", match={"event_id": "e18"})
+    f.add("events", DAY1, event("e19", "u2", "2024-02-29 12:04"),
+          reject="partition_mismatch", match={"event_id": "e19"})
+    f.add("events", DAY2, event("e21", "u1", "2024-03-02 09:00", " VIEW ", platform="App"))
+    f.add("events", DAY2, event("e22", "u1", "2024-03-02 09:05", "click"))
+    f.add("events", DAY2, event("e23", "u3", "2024-03-02 23:30", "favorite", platform="web"))
+    f.add("events", DAY3, event("e31", "u1", "2024-03-03 14:00"))
+
+    # orders: u1 paid 80, 100 (coupon), 50 and cancelled 30; u2 paid 200.
+    f.add("orders", OLD_DAY, order("o01", "u1", "2024-01-15 10:05", 80.0))
+    f.add("orders", DAY1, order("o11", "u1", "2024-03-01 20:21", 100.0, coupon_id="CPN10", discount=10.0))
+    f.add("orders", DAY2, order("o21", "u1", "2024-03-02 09:10", 50.0))
+    f.add("orders", DAY3, order("o31", "u1", "2024-03-03 14:05", 30.0, status="cancelled"))
+    f.add("orders", DAY3, order("o32", "u2", "2024-03-03 15:00", 200.0, status=" PAID "))
+    f.add("orders", DAY2, order("o21", "u1", "2024-03-02 09:10", 50.0), reject="duplicate", match={"order_id": "o21"})
+    f.add("orders", DAY2, order(None, "u2", "2024-03-02 10:00", 1.0, coupon_id="NOKEY"),
+          reject="null_key", match={"coupon_id": "NOKEY"})
+    f.add("orders", DAY2, order("o23", "ghost", "2024-03-02 10:00", 5.0), reject="orphan_user", match={"order_id": "o23"})
+    f.add("orders", DAY2, order("o24", "u2", "2024-03-02 10:00", -5.0), reject="negative_amount",
+          match={"order_id": "o24"})
+    f.add("orders", DAY2, order("o25", "u2", future, 5.0), reject="future_timestamp", match={"order_id": "o25"})
+    f.add("orders", DAY2, order("o26", "u2", "2024-03-02 10:00", 5.0, coupon_id=f"C{CONTROL}"),
+          reject="malformed_text", match={"order_id": "o26"})
+    f.add("orders", DAY2, order("o27", "u2", "2024-03-02 10:00", 5.0, status="lost"),
+          reject="invalid_code", match={"order_id": "o27"})
+
+    # order_items
+    f.add("order_items", OLD_DAY, item("o01", "p1", "2024-01-15 10:05", 2, 40.0))
+    f.add("order_items", DAY1, item("o11", "p1", "2024-03-01 20:21", 1, 60.0))
+    f.add("order_items", DAY1, item("o11", "p2", "2024-03-01 20:21", 2, 25.0))
+    f.add("order_items", DAY2, item("o21", "p2", "2024-03-02 09:10", 1, 50.0))
+    f.add("order_items", DAY3, item("o31", "p1", "2024-03-03 14:05", 1, 30.0))
+    f.add("order_items", DAY3, item("o32", "p2", "2024-03-03 15:00", 4, 50.0))
+    f.add("order_items", DAY2, item("o21", "p2", "2024-03-02 09:10", 1, 50.0),
+          reject="duplicate", match={"order_id": "o21"})
+    f.add("order_items", DAY2, item(None, "p1", "2024-03-02 09:10", 7), reject="null_key", match={"quantity": 7})
+    f.add("order_items", DAY2, item("o21", "p1", "2024-03-02 09:10", 0), reject="negative_amount",
+          match={"order_id": "o21", "product_id": "p1"})
+    f.add("order_items", DAY2, item("o21", "p3", future), reject="future_timestamp",
+          match={"order_id": "o21", "product_id": "p3"})
+    f.add("order_items", DAY2, item("o21", f"p{BROKEN}", "2024-03-02 09:10"), reject="malformed_text",
+          match={"order_id": "o21", "product_id": f"p{BROKEN}"})
+    f.add("order_items", DAY2, item("o99", "p1", "2024-03-02 09:10"), reject="orphan_order", match={"order_id": "o99"})
+
+    # campaigns
+    f.add("campaigns", DAY1, campaign("c1", "2024-03-01 09:00"))
+    f.add("campaigns", DAY1, campaign("c1", "2024-03-01 09:00"), reject="duplicate", match={"campaign_id": "c1"})
+    f.add("campaigns", DAY1, campaign(None, "2024-03-01 09:00", name="无编号活动"),
+          reject="null_key", match={"name": "无编号活动"})
+    f.add("campaigns", DAY1, campaign("c3", "2024-03-01 09:00", cost_per_send=-0.1),
+          reject="negative_amount", match={"campaign_id": "c3"})
+    f.add("campaigns", DAY1, campaign("c4", future), reject="future_timestamp", match={"campaign_id": "c4"})
+    f.add("campaigns", DAY1, campaign("c5", "2024-03-01 09:00", name=f"活{BROKEN}动"),
+          reject="malformed_text", match={"campaign_id": "c5"})
+    f.add("campaigns", DAY1, campaign("c6", "2024-03-01 09:00", channel="pigeon"),
+          reject="invalid_code", match={"campaign_id": "c6"})
+
+    # campaign_sends: u1 opens and clicks the DAY1 send the next day; u2 is in the control group.
+    f.add("campaign_sends", DAY1, send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00",
+                                       clicked="2024-03-02 08:01"))
+    f.add("campaign_sends", DAY1, send("m2", "u2", "2024-03-01 10:00", variant="control"))
+    f.add("campaign_sends", DAY1, send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00",
+                                       clicked="2024-03-02 08:01"), reject="duplicate", match={"send_id": "m1"})
+    f.add("campaign_sends", DAY1, send(None, "u2", "2024-03-01 10:00", campaign_id="c-nokey"),
+          reject="null_key", match={"campaign_id": "c-nokey"})
+    f.add("campaign_sends", DAY1, send("m4", "ghost", "2024-03-01 10:00"), reject="orphan_user", match={"send_id": "m4"})
+    f.add("campaign_sends", DAY1, send("m5", "u2", future), reject="future_timestamp", match={"send_id": "m5"})
+    # Two faults at once (unknown and malformed user): the earlier reason in the precedence wins.
+    f.add("campaign_sends", DAY1, send("m6", f"u{CONTROL}2", "2024-03-01 10:00"),
+          reject="orphan_user", match={"send_id": "m6"})
+    f.add("campaign_sends", DAY1, send("m7", "u2", "2024-03-01 10:00", variant=f"treat{BROKEN}"),
+          reject="malformed_text", match={"send_id": "m7"})
+    f.add("campaign_sends", DAY1, send("m8", "u2", "2024-03-01 10:00", variant="maybe"),
+          reject="invalid_code", match={"send_id": "m8"})
+    f.add("campaign_sends", DAY1, send("m9", "u2", "2024-03-01 10:00", campaign_id="c404"),
+          reject="orphan_campaign", match={"send_id": "m9"})
+
+    # reviews
+    f.add("reviews", DAY3, review("r1", "u1", "o11", "2024-03-03 16:00"))
+    f.add("reviews", DAY3, review("r1", "u1", "o11", "2024-03-03 16:00"), reject="duplicate", match={"review_id": "r1"})
+    f.add("reviews", DAY3, review(None, "u1", "o11", "2024-03-03 16:00", review_text="无编号"),
+          reject="null_key", match={"review_text": "无编号"})
+    f.add("reviews", DAY3, review("r3", "ghost", "o11", "2024-03-03 16:00"), reject="orphan_user",
+          match={"review_id": "r3"})
+    f.add("reviews", DAY3, review("r4", "u1", "o11", future), reject="future_timestamp", match={"review_id": "r4"})
+    f.add("reviews", DAY3, review("r5", "u1", "o11", "2024-03-03 16:00", review_text=f"很{BROKEN}好"),
+          reject="malformed_text", match={"review_id": "r5"})
+    f.add("reviews", DAY3, review("r6", "u1", "o404", "2024-03-03 16:00"), reject="orphan_order",
+          match={"review_id": "r6"})
+    f.add("reviews", DAY3, review("r7", "u1", "o11", "2024-03-03 16:00", rating=9), reject="out_of_range",
+          match={"review_id": "r7"})
+    return f
