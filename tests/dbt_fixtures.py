@@ -261,7 +261,7 @@ def build_fixture() -> RawFixture:
     f.add("order_items", DAY3, item("o31", "p1", "2024-03-03 14:05", 1, 30.0))
     f.add("order_items", DAY3, item("o32", "p2", "2024-03-03 15:00", 4, 50.0))
     f.add("order_items", DAY2, item("o21", "p2", "2024-03-02 09:10", 1, 50.0),
-          reject="duplicate", match={"order_id": "o21"})
+          reject="duplicate", match={"order_id": "o21", "product_id": "p2"})
     f.add("order_items", DAY2, item(None, "p1", "2024-03-02 09:10", 7), reject="null_key", match={"quantity": 7})
     f.add("order_items", DAY2, item("o21", "p1", "2024-03-02 09:10", 0), reject="negative_amount",
           match={"order_id": "o21", "product_id": "p1"})

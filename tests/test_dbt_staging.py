@@ -1,0 +1,276 @@
+"""dbt staging, facts and the first mart on a hand-made raw dataset (tests/dbt_fixtures.py).
+
+Real DuckDB, real dbt (subprocess); each session builds its own warehouse in a tmp HUAXIANG_HOME.
+Assertions are on values: which bad row is rejected for which reason, that nothing is lost
+(raw = clean + rejected), that PII never reaches a clean model, local time, partition re-runs,
+and a hand-checked user profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from huaxiang.contract import RAW_TABLES
+from huaxiang.settings import DBT_PROJECT_DIR
+from huaxiang.warehouse import connect, load_partition
+from tests.dbt_fixtures import (
+    CHECKED_EMAIL,
+    CHECKED_PHONE,
+    CHECKED_USER,
+    DAY1,
+    DAY2,
+    DAY3,
+    RawFixture,
+    build_fixture,
+    event,
+)
+
+DBT = str(Path(sys.executable).parent / "dbt")
+PII_SALT = "test-salt"
+DIMENSIONS = ("users", "products", "campaigns")
+
+
+def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess.CompletedProcess:
+    """`dbt <args>` against the warehouse in `home`; target/ and logs/ stay in `home` too."""
+    env = {
+        **os.environ,
+        "HUAXIANG_HOME": str(home),
+        "HUAXIANG_TARGET": "duckdb",
+        "HUAXIANG_TIMEZONE": "Asia/Shanghai",
+        "HUAXIANG_PII_SALT": PII_SALT,
+    }
+    command = [
+        DBT, *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(home / "dbt_target"),
+        "--log-path", str(home / "dbt_logs"),
+    ]
+    if variables:
+        command += ["--vars", json.dumps(variables)]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}"
+    return completed
+
+
+def query(home: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with connect(home / "warehouse.duckdb", read_only=True) as conn:
+        return conn.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="session")
+def fixture_data() -> RawFixture:
+    return build_fixture()
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory, fixture_data: RawFixture) -> Path:
+    """A warehouse with the fixture landed, loaded and built by `dbt build` (tests included)."""
+    home = tmp_path_factory.mktemp("huaxiang_home")
+    fixture_data.land(home / "landing")
+    fixture_data.load(home / "landing", home / "warehouse.duckdb")
+    run_dbt(home, "build")
+    return home
+
+
+def test_every_bad_row_is_rejected_for_its_reason(warehouse: Path, fixture_data: RawFixture) -> None:
+    for expected in fixture_data.rejects:
+        where = " and ".join(f"{column} = ?" for column in expected.match)
+        reasons = query(
+            warehouse,
+            f"select reject_reason from staging.stg_{expected.table}_rejected where {where}",
+            list(expected.match.values()),
+        )
+        assert reasons == [(expected.reason,)], f"{expected.table} {expected.match}"
+
+
+def test_only_the_bad_rows_are_rejected(warehouse: Path, fixture_data: RawFixture) -> None:
+    for table in RAW_TABLES:
+        expected = sorted(r.reason for r in fixture_data.rejects if r.table == table)
+        found = sorted(
+            reason for (reason,) in query(warehouse, f"select reject_reason from staging.stg_{table}_rejected")
+        )
+        assert found == expected, table
+
+
+def test_raw_equals_clean_plus_rejected_per_partition(warehouse: Path, fixture_data: RawFixture) -> None:
+    for table in RAW_TABLES:
+        clean = f"stg_{table}__versions" if table in DIMENSIONS else f"stg_{table}"
+        counts = query(
+            warehouse,
+            f"""
+            with raw_rows as (
+                select _partition_date, count(*) as n from raw.{table} group by all
+            ), kept as (
+                select _partition_date, count(*) as n from staging.{clean} group by all
+            ), rejected as (
+                select _partition_date, count(*) as n from staging.stg_{table}_rejected group by all
+            )
+            select raw_rows._partition_date, raw_rows.n, coalesce(kept.n, 0), coalesce(rejected.n, 0)
+            from raw_rows
+            left join kept using (_partition_date)
+            left join rejected using (_partition_date)
+            """,
+        )
+        assert {day for day, *_ in counts} == set(fixture_data.rows[table]), table
+        for day, raw_rows, kept, rejected in counts:
+            assert raw_rows == fixture_data.raw_rows(table, day), (table, day)
+            assert raw_rows == kept + rejected, (table, day)
+
+
+def test_dimension_versions_are_history_not_rejects(warehouse: Path) -> None:
+    versions = query(
+        warehouse,
+        "select city, is_current, valid_to_date from staging.stg_users__versions "
+        "where user_id = ? order by valid_from_utc",
+        [CHECKED_USER],
+    )
+    assert versions == [("杭州", False, DAY2), ("上海", True, None)]
+    # raw users = current + superseded + rejected
+    assert query(
+        warehouse,
+        """
+        select
+            (select count(*) from raw.users),
+            (select count(*) from staging.stg_users),
+            (select count(*) from staging.stg_users__versions where not is_current),
+            (select count(*) from staging.stg_users_rejected)
+        """,
+    ) == [(8, 3, 1, 4)]
+
+
+def test_pii_never_reaches_a_clean_model(warehouse: Path) -> None:
+    raw_values = {CHECKED_PHONE, CHECKED_EMAIL, "13800138000", "alice@example.com"}
+    raw_values |= {value for row in query(warehouse, "select phone, email from raw.users") for value in row if value}
+    columns = query(
+        warehouse,
+        """
+        select table_schema, table_name, column_name from information_schema.columns
+        where (table_schema in ('facts', 'marts') or (table_schema = 'staging'
+                and table_name not like '%\\_\\_classified' escape '\\'
+                and table_name not like '%\\_rejected' escape '\\'))
+            and data_type = 'VARCHAR'
+        """,
+    )
+    assert any(table == "stg_users" for _, table, _ in columns)
+    for schema, table, column in columns:
+        assert column not in {"phone", "email"}, f"{schema}.{table}.{column}"
+        leaked = query(
+            warehouse,
+            f'select count(*) from {schema}.{table} where "{column}" in (select unnest(?))',
+            [sorted(raw_values)],
+        )
+        assert leaked == [(0,)], f"raw PII in {schema}.{table}.{column}"
+
+    salted = lambda value: hashlib.sha256((PII_SALT + value).encode()).hexdigest()  # noqa: E731
+    assert query(
+        warehouse, "select phone_hash, email_hash from staging.stg_users where user_id = ?", [CHECKED_USER]
+    ) == [(salted("13800138000"), salted("alice@example.com"))]
+
+
+def test_timestamps_are_converted_to_business_time(warehouse: Path) -> None:
+    # 01:30 in Shanghai on DAY1 is still the previous day in UTC.
+    ((utc, local_time, event_date, hour_slot),) = query(
+        warehouse,
+        "select occurred_at_utc, occurred_at_local, event_date, hour_slot from staging.stg_events "
+        "where event_id = 'e11'",
+    )
+    assert utc == datetime(2024, 2, 29, 17, 30, tzinfo=UTC)
+    assert local_time == datetime(2024, 3, 1, 1, 30)
+    assert event_date == DAY1
+    assert hour_slot == "night"
+
+
+def test_user_profile_for_the_hand_checked_user(warehouse: Path) -> None:
+    (profile,) = query(
+        warehouse,
+        """
+        select as_of, city, city_tier, age, tenure_days, orders_total, revenue_total, orders_30d,
+            revenue_30d, orders_90d, recency_days, aov, coupon_order_share, last_order_date,
+            active_days_30d, events_30d, preferred_platform
+        from marts.user_profile where user_id = ?
+        """,
+        [CHECKED_USER],
+    )
+    assert profile == (
+        DAY3,  # the latest landed day
+        "上海",  # the version current on DAY3
+        1,
+        33,
+        53,  # 2024-01-10 .. 2024-03-03
+        3,  # paid 80 + 100 + 50; the cancelled 30 does not count
+        Decimal("230.00"),
+        2,  # OLD_DAY is 48 days before DAY3
+        Decimal("150.00"),
+        3,
+        1,  # last paid order on DAY2
+        Decimal("76.67"),
+        pytest.approx(1 / 3),
+        DAY2,
+        3,
+        6,
+        "app",
+    )
+    assert query(warehouse, "select count(*), count(distinct user_id) from marts.user_profile") == [(3, 3)]
+
+
+def test_rerunning_a_partition_replaces_it(
+    warehouse: Path, fixture_data: RawFixture, tmp_path: Path
+) -> None:
+    """Re-land DAY2 events changed, reload and rebuild only DAY2: the day is replaced, not appended."""
+    home = tmp_path / "home"
+    shutil.copytree(warehouse / "landing", home / "landing")
+    shutil.copy(warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    changed = RawFixture()
+    for row in fixture_data.rows["events"][DAY2]:
+        if row["event_id"] != "e22":  # dropped upstream
+            changed.add("events", DAY2, row)
+    changed.add("events", DAY2, event("e24", "u1", "2024-03-02 10:00", "search", product_id=None,
+                                      search_query="口红"))
+    changed.add("events", DAY2, event("e11", "u1", "2024-03-02 10:01"))  # e11 already landed on DAY1
+    changed.land(home / "landing")
+    with connect(home / "warehouse.duckdb") as conn:
+        load_partition(conn, home / "landing", "events", DAY2)
+
+    before = query(home, "select _partition_date, count(*) from staging.stg_events__classified group by all")
+    run_dbt(home, "build", variables={"partition_start": DAY2.isoformat(), "partition_end": DAY2.isoformat()})
+
+    assert query(
+        home, "select event_id, reject_reason from staging.stg_events__classified "
+        "where _partition_date = ? order by event_id", [DAY2]
+    ) == [("e11", "duplicate"), ("e21", None), ("e23", None), ("e24", None)]
+    after = dict(query(home, "select _partition_date, count(*) from staging.stg_events__classified group by all"))
+    assert {day: n for day, n in before if day != DAY2} == {day: n for day, n in after.items() if day != DAY2}
+    assert query(home, "select count(*) - count(distinct event_id) from staging.stg_events") == [(0,)]
+    assert query(
+        home, "select events, views, searches, clicks from facts.int_user_daily "
+        "where user_id = 'u1' and activity_date = ?", [DAY2]
+    ) == [(2, 1, 1, 0)]
+    assert query(home, "select count(*) from facts.int_user_daily where activity_date = ?", [DAY1]) == query(
+        warehouse, "select count(*) from facts.int_user_daily where activity_date = ?", [DAY1]
+    )
+
+
+def test_an_emptied_partition_becomes_empty(warehouse: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(warehouse / "landing", home / "landing")
+    shutil.copy(warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    (home / "landing" / "reviews" / f"date={DAY3.isoformat()}" / "part-0.parquet").unlink()
+    with connect(home / "warehouse.duckdb") as conn:
+        load_partition(conn, home / "landing", "reviews", DAY3)
+
+    run_dbt(home, "build", "--select", "stg_reviews__classified+",
+            variables={"partition_start": DAY3.isoformat(), "partition_end": DAY3.isoformat()})
+
+    assert query(home, "select count(*) from staging.stg_reviews__classified") == [(0,)]
+    assert query(home, "select sum(reviews) from facts.int_user_daily") == [(0,)]
