@@ -1,0 +1,376 @@
+"""Frame kinds: parameterised DuckDB queries that turn a (possibly huge) table into a SMALL frame.
+
+A suite never validates a table directly. Each of its frames names a *kind* and a few options;
+the kind expands them into one read-only SQL query whose result is bounded by the window (one row
+per day, one row per day × column, one row per table column, or a capped sample), so GX only ever
+sees a few hundred rows however large the table is.
+
+Every query may use three bound parameters, never spliced into the text:
+
+    $start, $end   first and last business day of the window (inclusive, DATE)
+    $tz            the business timezone (e.g. Asia/Shanghai)
+
+Table and column names come from the reviewed suite files; they are checked to be plain
+identifiers and quoted, so a suite can name a table but cannot inject SQL through it. The `sql`
+kind is the escape hatch for anything else: its text is reviewed code, with `{start}`, `{end}`
+and `{tz}` placeholders that become the bound parameters above.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_PARTITION_COLUMN = "_partition_date"
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PLACEHOLDERS = {"{start}": "$start::date", "{end}": "$end::date", "{tz}": "$tz"}
+
+
+class KindOptionError(ValueError):
+    """A frame's options do not fit its kind; `option` names the offending key."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
+def quote_identifier(name: str, option: str) -> str:
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise KindOptionError(option, f"{name!r} is not a plain identifier (letters, digits, _)")
+    return f'"{name}"'
+
+
+def quote_table(name: str, option: str = "table") -> str:
+    """`schema.table` or `table`, each part a plain identifier."""
+    if not isinstance(name, str) or not 1 <= len(name.split(".")) <= 2:
+        raise KindOptionError(option, f"{name!r} is not a table name like raw.events")
+    return ".".join(quote_identifier(part, option) for part in name.split("."))
+
+
+def _column_list(value: Any, option: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise KindOptionError(option, "must be a non-empty list of column names")
+    for name in value:
+        quote_identifier(name, option)
+    return list(value)
+
+
+def _positive_int(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise KindOptionError(option, f"must be a positive integer, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class FrameQuery:
+    """What a kind expands to: the SQL, its static bound parameters, and the shape of its result."""
+
+    sql: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # Output columns (None when the kind cannot know them, e.g. free SQL without `columns`).
+    columns: tuple[str, ...] | None = None
+    # Columns that identify a row; shown with every unexpected value ("2026-06-03 user_id: 0.4").
+    index: tuple[str, ...] = ()
+    # Table and partition column whose latest day is the fallback window (None: not day-based).
+    table: str | None = None
+    partition_column: str | None = None
+
+
+@dataclass(frozen=True)
+class FrameKind:
+    name: str
+    summary: str
+    required: tuple[str, ...]
+    optional: Mapping[str, Any]
+    build: Callable[[Mapping[str, Any]], FrameQuery]
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return (*self.required, *self.optional)
+
+    def expand(self, options: Mapping[str, Any]) -> FrameQuery:
+        for name in self.required:
+            if name not in options:
+                raise KindOptionError(name, f"is required for kind '{self.name}'")
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise KindOptionError(
+                unknown[0],
+                f"is not an option of kind '{self.name}' (options: {', '.join(self.options)})",
+            )
+        return self.build({**self.optional, **options})
+
+
+def _window_filter(partition_column: str) -> str:
+    return f"{partition_column} between $start::date and $end::date"
+
+
+def _schema(o: Mapping[str, Any]) -> FrameQuery:
+    quote_table(o["table"])
+    schema, _, table = o["table"].rpartition(".")
+    sql = """
+        select column_name, data_type, column_name || ' ' || data_type as declaration, ordinal_position
+        from information_schema.columns
+        where table_schema = $table_schema and table_name = $table_name
+        order by ordinal_position
+    """
+    return FrameQuery(
+        sql=sql,
+        params={"table_schema": schema or "main", "table_name": table},
+        columns=("column_name", "data_type", "declaration", "ordinal_position"),
+        index=("column_name",),
+    )
+
+
+def _volume(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    trailing = _positive_int(o["trailing_days"], "trailing_days")
+    lookback = _positive_int(o["lookback_days"], "lookback_days")
+    min_history = _positive_int(o["min_history"], "min_history")
+    if min_history > trailing:
+        raise KindOptionError("min_history", f"must not exceed trailing_days ({trailing})")
+    sql = f"""
+        with daily as (
+            select {pc} as day, count(*) as rows
+            from {table}
+            where {pc} between $start::date - {lookback} and $end::date
+            group by 1
+        ),
+        window_days as (
+            select cast(range as date) as day from range($start::date, $end::date + 1, interval 1 day)
+        ),
+        previous_landed as (
+            select w.day, d.rows, row_number() over (partition by w.day order by d.day desc) as recency
+            from window_days w join daily d on d.day < w.day and d.rows > 0
+        ),
+        history as (
+            select day, count(*) as trailing_days, median(rows) as trailing_median_rows
+            from previous_landed where recency <= {trailing}
+            group by day
+        )
+        select
+            w.day,
+            coalesce(d.rows, 0) as rows,
+            coalesce(h.trailing_days, 0) as trailing_days,
+            case when h.trailing_days >= {min_history} then h.trailing_median_rows end as trailing_median_rows,
+            case when h.trailing_days >= {min_history}
+                 then coalesce(d.rows, 0) / nullif(h.trailing_median_rows, 0) end as ratio
+        from window_days w
+        left join daily d using (day)
+        left join history h using (day)
+        order by w.day
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "rows", "trailing_days", "trailing_median_rows", "ratio"),
+        index=("day",),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _nulls(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    columns = _column_list(o["columns"], "columns")
+    quoted = [quote_identifier(c, "columns") for c in columns]
+    counts = ", ".join(f"count(*) - count({c}) as {c}" for c in quoted)
+    sql = f"""
+        with counts as (
+            select {pc} as day, count(*) as __rows, {counts}
+            from {table}
+            where {_window_filter(pc)}
+            group by 1
+        )
+        select day, column_name, __rows as rows, null_rows, null_rows / __rows as null_share
+        from (unpivot counts on {", ".join(quoted)}
+              into name column_name value null_rows)
+        order by day, column_name
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "column_name", "rows", "null_rows", "null_share"),
+        index=("day", "column_name"),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    key = [quote_identifier(c, "key") for c in _column_list(o["key"], "key")]
+    complete = " and ".join(f"{c} is not null" for c in key)
+    distinct = key[0] if len(key) == 1 else f"({', '.join(key)})"
+    sql = f"""
+        select
+            {pc} as day,
+            count(*) as rows,
+            count(*) filter (where {complete}) - count(distinct {distinct}) filter (where {complete})
+                as duplicate_rows,
+            duplicate_rows / count(*) as duplicate_share
+        from {table}
+        where {_window_filter(pc)}
+        group by 1
+        order by 1
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "rows", "duplicate_rows", "duplicate_share"),
+        index=("day",),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _freshness(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    ts = quote_identifier(o["timestamp_column"], "timestamp_column")
+    sql = f"""
+        with stamped as (
+            select {pc} as day, timezone($tz, {ts}) as local_at
+            from {table}
+            where {_window_filter(pc)}
+        )
+        select
+            day,
+            count(*) as rows,
+            max(local_at) filter (where cast(local_at as date) = day) as last_at,
+            date_diff('second', last_at, day + interval 1 day) / 3600.0 as gap_hours,
+            count(*) filter (where cast(local_at as date) <> day) as off_day_rows,
+            off_day_rows / count(*) as off_day_share
+        from stamped
+        group by day
+        order by day
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "rows", "last_at", "gap_hours", "off_day_rows", "off_day_share"),
+        index=("day",),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _sample(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    columns = _column_list(o["columns"], "columns")
+    selected = ", ".join(quote_identifier(c, "columns") for c in columns)
+    rows = _positive_int(o["rows"], "rows")
+    seed = _positive_int(o["seed"], "seed")
+    sql = f"""
+        select {pc} as day, {selected}, false as offending
+        from (select * from {table} where {_window_filter(pc)}) as window_rows
+        using sample reservoir({rows} rows) repeatable ({seed})
+    """
+    if o.get("offending"):
+        if not isinstance(o["offending"], str) or ";" in o["offending"]:
+            raise KindOptionError("offending", "must be one SQL predicate (no ';')")
+        offending_rows = _positive_int(o["offending_rows"], "offending_rows")
+        sql = f"""
+            ({sql})
+            union all
+            (select {pc} as day, {selected}, true as offending
+             from {table}
+             where {_window_filter(pc)} and ({o["offending"]})
+             limit {offending_rows})
+        """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", *columns, "offending"),
+        index=("day",),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _sql(o: Mapping[str, Any]) -> FrameQuery:
+    text = o["sql"]
+    if not isinstance(text, str) or not text.strip():
+        raise KindOptionError("sql", "must be a non-empty SQL query")
+    if "$" in text:
+        raise KindOptionError("sql", "use the {start} / {end} / {tz} placeholders, not $parameters")
+    for placeholder, parameter in _PLACEHOLDERS.items():
+        text = text.replace(placeholder, parameter)
+    columns = tuple(_column_list(o["columns"], "columns")) if o.get("columns") else None
+    index = tuple(_column_list(o["index"], "index")) if o.get("index") else ()
+    table = o.get("table")
+    if table is not None:
+        quote_table(table)
+    return FrameQuery(
+        sql=text,
+        columns=columns,
+        index=index,
+        table=table,
+        partition_column=o["partition_column"] if table else None,
+    )
+
+
+_TABLE_OPTIONS = {"partition_column": DEFAULT_PARTITION_COLUMN}
+
+KINDS: dict[str, FrameKind] = {
+    kind.name: kind
+    for kind in [
+        FrameKind(
+            "schema",
+            "one row per column of the table: column_name, data_type, declaration ('name TYPE'), ordinal_position",
+            required=("table",),
+            optional={},
+            build=_schema,
+        ),
+        FrameKind(
+            "volume",
+            "one row per day of the window: rows, trailing_days, trailing_median_rows (median of the "
+            "previous `trailing_days` landed days), ratio = rows / trailing_median_rows "
+            "(null without `min_history` days of history); a day with no rows is present with rows = 0",
+            required=("table",),
+            optional={**_TABLE_OPTIONS, "trailing_days": 7, "lookback_days": 35, "min_history": 1},
+            build=_volume,
+        ),
+        FrameKind(
+            "nulls",
+            "one row per landed day × listed column: rows, null_rows, null_share",
+            required=("table", "columns"),
+            optional=_TABLE_OPTIONS,
+            build=_nulls,
+        ),
+        FrameKind(
+            "duplicates",
+            "one row per landed day: rows, duplicate_rows (rows with a complete key minus distinct "
+            "keys), duplicate_share",
+            required=("table", "key"),
+            optional=_TABLE_OPTIONS,
+            build=_duplicates,
+        ),
+        FrameKind(
+            "freshness",
+            "one row per landed day: rows, last_at (latest business-time timestamp on the day), "
+            "gap_hours (from last_at to the end of the day), off_day_rows / off_day_share (rows "
+            "whose timestamp falls on another business day than their partition)",
+            required=("table", "timestamp_column"),
+            optional=_TABLE_OPTIONS,
+            build=_freshness,
+        ),
+        FrameKind(
+            "sample",
+            "a uniform sample of at most `rows` rows of the window (day, the listed columns, "
+            "offending=false) plus at most `offending_rows` rows matching the `offending` "
+            "predicate (offending=true), so failures come with real examples",
+            required=("table", "columns"),
+            optional={**_TABLE_OPTIONS, "rows": 1000, "seed": 7, "offending": None, "offending_rows": 20},
+            build=_sample,
+        ),
+        FrameKind(
+            "sql",
+            "any read-only query with {start} / {end} / {tz} placeholders; declare `columns` "
+            "so expectations are checked against them at load time, `index` for readable "
+            "examples, and `table` for the latest-day fallback",
+            required=("sql",),
+            optional={**_TABLE_OPTIONS, "columns": None, "index": None, "table": None},
+            build=_sql,
+        ),
+    ]
+}

@@ -1,0 +1,55 @@
+"""Human-readable renderings of a `SuiteResult` (markdown for the Dagster UI, one-line summaries)."""
+
+from __future__ import annotations
+
+from huaxiang.quality.validate import ExpectationOutcome, SuiteResult
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _unexpected(outcome: ExpectationOutcome) -> str:
+    if outcome.unexpected_count is None:
+        return ""
+    percent = "" if outcome.unexpected_percent is None else f" ({outcome.unexpected_percent:.1f}%)"
+    return f"{outcome.unexpected_count}{percent}"
+
+
+def expectations_markdown(result: SuiteResult) -> str:
+    """One row per expectation, failures first."""
+    lines = [
+        "| frame | column | expectation | ok | observed | unexpected | examples |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    ordered = sorted(result.outcomes, key=lambda outcome: outcome.success)
+    for outcome in ordered:
+        examples = "; ".join(outcome.examples)
+        if outcome.error:
+            examples = f"GX error: {outcome.error}"
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(text)
+                for text in (
+                    outcome.frame,
+                    outcome.column or "",
+                    outcome.expected,
+                    "✅" if outcome.success else "❌",
+                    outcome.observed,
+                    _unexpected(outcome),
+                    examples,
+                )
+            )
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+def summary(result: SuiteResult) -> str:
+    """The check's description: the first failing expectation in words, or what passed."""
+    failures = result.failures
+    if not failures:
+        return f"All {len(result.outcomes)} expectations passed."
+    more = f" (+{len(failures) - 1} more failing)" if len(failures) > 1 else ""
+    return failures[0].sentence() + more

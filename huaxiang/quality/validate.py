@@ -1,0 +1,318 @@
+"""Validate a suite's small frames with Great Expectations 1.x and return plain dataclasses.
+
+GX is imported lazily (seconds and ~200 MB) the first time a suite is validated in a process, into
+one cached ephemeral context: no `gx/` project, nothing written to disk, no network. Each frame is
+a pandas batch of a whole-DataFrame batch definition; its expectations are built from the suite
+file's `type`/`kwargs`/`meta` with `ExpectationConfiguration`, so any GX expectation works.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+from huaxiang.quality.suites import ExpectationSpec, FrameSpec, Suite, SuiteError
+
+EXAMPLES = 5
+DAY_COLUMN = "day"
+_ORDER_META = "huaxiang_order"
+# The words a kwarg phrase already says ("values_to_be_between" + "0.5 and 1.8" → "values between 0.5 and 1.8").
+_VERBS = (
+    ("_to_be_between", ""),
+    ("_to_be_in_set", ""),
+    ("_to_contain_set", "_contain"),
+    ("_to_match_set", "_match"),
+    ("_to_equal_set", "_equal"),
+    ("_to_be_of_type", ""),
+    ("_to_match_regex", ""),
+)
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    frame: str
+    expectation_type: str
+    column: str | None
+    expected: str  # the expectation in words, e.g. "between 0.5 and 1.8"
+    success: bool
+    observed: str  # GX's observed value, else the frame column's value range
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    element_count: int | None
+    examples: tuple[str, ...]
+    notes: str | None
+    # Days the failure is attributed to (rows of a day-indexed frame); None = the whole window.
+    failed_days: tuple[date, ...] | None = None
+    error: str | None = None
+
+    def sentence(self) -> str:
+        """The failure in words, for the check's description."""
+        subject = f"{self.frame}.{self.column}" if self.column else self.frame
+        text = f"{subject}: expected {self.expected}"
+        if self.error:
+            text += f"; GX raised {self.error}"
+        elif self.unexpected_count:
+            text += f"; {self.unexpected_count} of {self.element_count} row(s) unexpected"
+        elif self.observed:
+            text += f"; observed {self.observed}"
+        if self.examples:
+            text += f", e.g. {self.examples[0]}"
+        if self.notes:
+            text += f" — {self.notes}"
+        return text
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    suite: str
+    passed: bool
+    outcomes: tuple[ExpectationOutcome, ...]
+    frame_rows: Mapping[str, int]
+    validation_seconds: float  # GX validation of all frames
+    gx_setup_seconds: float  # import + context creation, paid once per process (0.0 when cached)
+
+    @property
+    def failures(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.outcomes if not outcome.success]
+
+    @property
+    def first_failure(self) -> ExpectationOutcome | None:
+        failures = self.failures
+        return failures[0] if failures else None
+
+    @property
+    def rows_validated(self) -> int:
+        return sum(self.frame_rows.values())
+
+    def day_passed(self, days: Sequence[date]) -> dict[date, bool]:
+        """Per-day verdict: a day fails if a failed expectation has unexpected rows on it, or if a
+        failure cannot be attributed to rows (a table-level expectation fails every day)."""
+        failed: set[date] = set()
+        for outcome in self.failures:
+            failed.update(days if outcome.failed_days is None else outcome.failed_days)
+        return {day: day not in failed for day in days}
+
+
+@dataclass
+class _GxRuntime:
+    gx: Any
+    configuration_class: Any
+    batch_definition: Any
+    setup_seconds: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_RUNTIME: _GxRuntime | None = None
+_RUNTIME_LOCK = threading.Lock()
+
+
+def gx_runtime() -> tuple[_GxRuntime, float]:
+    """The process-wide GX runtime and the seconds spent creating it now (0.0 if cached)."""
+    global _RUNTIME
+    with _RUNTIME_LOCK:
+        if _RUNTIME is not None:
+            return _RUNTIME, 0.0
+        started = time.perf_counter()
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+        from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        source = context.data_sources.add_pandas("huaxiang_frames")
+        batch_definition = source.add_dataframe_asset("frame").add_batch_definition_whole_dataframe("whole_frame")
+        _RUNTIME = _GxRuntime(
+            gx=gx,
+            configuration_class=ExpectationConfiguration,
+            batch_definition=batch_definition,
+            setup_seconds=time.perf_counter() - started,
+        )
+        return _RUNTIME, _RUNTIME.setup_seconds
+
+
+def build_gx_suite(suite: Suite, frame: FrameSpec) -> Any:
+    """The frame's expectations as a `gx.ExpectationSuite`; a GX-invalid one is a SuiteError."""
+    runtime, _ = gx_runtime()
+    gx_suite = runtime.gx.ExpectationSuite(name=f"{suite.name}.{frame.name}")
+    for order, spec in enumerate(frame.expectations):
+        configuration = runtime.configuration_class(
+            type=spec.type, kwargs=dict(spec.kwargs), meta={**spec.meta, _ORDER_META: order}
+        )
+        try:
+            gx_suite.add_expectation_configuration(configuration)
+        except Exception as error:  # GX raises several exception types for a bad configuration
+            raise SuiteError(
+                suite.path, f"frames.{frame.name}.expectations[{order}]", f"GX refuses it: {error}"
+            ) from error
+    return gx_suite
+
+
+def validate_suite(suite: Suite, frames: Mapping[str, pd.DataFrame]) -> SuiteResult:
+    runtime, setup_seconds = gx_runtime()
+    outcomes: list[ExpectationOutcome] = []
+    started = time.perf_counter()
+    for frame in suite.frames:
+        data = frames[frame.name]
+        gx_suite = build_gx_suite(suite, frame)
+        index = [column for column in frame.query.index if column in data.columns]
+        result_format: dict[str, Any] = {"result_format": "COMPLETE", "partial_unexpected_count": EXAMPLES}
+        if index:
+            result_format["unexpected_index_column_names"] = index
+        with runtime.lock:
+            batch = runtime.batch_definition.get_batch(batch_parameters={"dataframe": data})
+            validation = batch.validate(gx_suite, result_format=result_format)
+        by_order = {r.expectation_config.meta.get(_ORDER_META): r for r in validation.results}
+        for order, spec in enumerate(frame.expectations):
+            outcomes.append(_outcome(frame, spec, by_order[order], data))
+    return SuiteResult(
+        suite=suite.name,
+        passed=all(outcome.success for outcome in outcomes),
+        outcomes=tuple(outcomes),
+        frame_rows={name: len(data) for name, data in frames.items()},
+        validation_seconds=time.perf_counter() - started,
+        gx_setup_seconds=setup_seconds,
+    )
+
+
+def _outcome(frame: FrameSpec, spec: ExpectationSpec, result: Any, data: pd.DataFrame) -> ExpectationOutcome:
+    details = dict(result.result or {})
+    error = None
+    exception = result.exception_info or {}
+    if exception.get("raised_exception"):
+        error = str(exception.get("exception_message") or "an exception")
+    column = spec.column
+    unexpected_rows = details.get("unexpected_index_list")
+    failed_days: tuple[date, ...] | None = None
+    if not result.success and unexpected_rows and isinstance(unexpected_rows[0], dict):
+        days = {_as_date(row[DAY_COLUMN]) for row in unexpected_rows if DAY_COLUMN in row}
+        if days and None not in days:
+            failed_days = tuple(sorted(days))  # type: ignore[arg-type]
+    percent = details.get("unexpected_percent")
+    return ExpectationOutcome(
+        frame=frame.name,
+        expectation_type=spec.type,
+        column=column,
+        expected=describe_expected(spec),
+        success=bool(result.success),
+        observed=_observed(details, data, column),
+        unexpected_count=details.get("unexpected_count"),
+        unexpected_percent=None if percent is None else float(percent),
+        element_count=details.get("element_count"),
+        examples=_examples(details, column, frame.query.index),
+        notes=spec.notes,
+        failed_days=failed_days,
+        error=error,
+    )
+
+
+def describe_expected(spec: ExpectationSpec) -> str:
+    """An expectation's kwargs in words: 'between 0.5 and 1.8 for ≥ 95% of rows'."""
+    kw = spec.kwargs
+    parts: list[str] = []
+    low, high = kw.get("min_value"), kw.get("max_value")
+    if low is not None and high is not None:
+        parts.append(f"between {format_value(low)} and {format_value(high)}")
+    elif low is not None:
+        parts.append(f"{'>' if kw.get('strict_min') else '≥'} {format_value(low)}")
+    elif high is not None:
+        parts.append(f"{'<' if kw.get('strict_max') else '≤'} {format_value(high)}")
+    if "value_set" in kw:
+        label = "in " if spec.type.endswith("_in_set") else ""
+        parts.append(f"{label}{{{_short_list(kw['value_set'], 6)}}}")
+    if "column_set" in kw:
+        parts.append(f"{{{_short_list(kw['column_set'], 6)}}}")
+    if "regex" in kw:
+        parts.append(f"matching /{kw['regex']}/")
+    if "type_" in kw:
+        parts.append(f"of type {kw['type_']}")
+    if "value" in kw:
+        parts.append(f"= {format_value(kw['value'])}")
+    if not parts:
+        rest = {k: v for k, v in kw.items() if k not in ("column", "mostly")}
+        parts.append(", ".join(f"{k}={format_value(v)}" for k, v in rest.items()))
+    name = spec.type
+    for prefix in ("expect_column_", "expect_table_", "expect_"):
+        name = name.removeprefix(prefix)
+    for verbose, short in _VERBS:
+        name = name.replace(verbose, short)
+    text = " ".join([name.replace("_", " "), *parts]).strip()
+    mostly = kw.get("mostly")
+    if mostly is not None and mostly < 1:
+        text += f" for ≥ {mostly:.0%} of rows"
+    return text
+
+
+def format_value(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "null"
+    if isinstance(value, pd.Timestamp):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item") and not isinstance(value, (list, tuple, dict)):
+        value = value.item()  # numpy scalar
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple, set)):
+        return f"[{_short_list(value, 8)}]"
+    return str(value)
+
+
+def _short_list(values: Any, limit: int) -> str:
+    values = list(values)
+    shown = ", ".join(format_value(v) for v in values[:limit])
+    return shown + (f", … ({len(values)} in all)" if len(values) > limit else "")
+
+
+def _observed(details: Mapping[str, Any], data: pd.DataFrame, column: str | None) -> str:
+    if "observed_value" in details and details["observed_value"] is not None:
+        return format_value(details["observed_value"])
+    if column and column in data.columns:
+        values = data[column].dropna()
+        if values.empty:
+            return "all null" if len(data) else "no rows"
+        distinct = values.drop_duplicates()
+        if len(distinct) <= 3:
+            return ", ".join(format_value(v) for v in distinct)
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+            return f"{format_value(values.min())} … {format_value(values.max())}"
+        return f"{len(distinct)} distinct values"
+    return ""
+
+
+def _examples(details: Mapping[str, Any], column: str | None, index: Sequence[str]) -> tuple[str, ...]:
+    rows = details.get("unexpected_index_list") or []
+    if rows and isinstance(rows[0], dict):
+        examples = []
+        for row in rows[:EXAMPLES]:
+            where = " ".join(format_value(row[c]) for c in index if c in row and c != column)
+            value = format_value(row[column]) if column and column in row else ""
+            examples.append(f"{where}: {value}" if where and value else where or value)
+        return tuple(examples)
+    if details.get("partial_unexpected_list"):
+        return tuple(format_value(v) for v in details["partial_unexpected_list"][:EXAMPLES])
+    if details.get("partial_missing_list"):
+        return tuple(f"missing {format_value(v)}" for v in details["partial_missing_list"][:EXAMPLES])
+    mismatched = (details.get("details") or {}).get("mismatched") or {}
+    found = [f"missing {format_value(v)}" for v in mismatched.get("missing", [])]
+    found += [f"unexpected {format_value(v)}" for v in mismatched.get("unexpected", [])]
+    return tuple(found[:EXAMPLES])
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None

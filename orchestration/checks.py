@@ -1,0 +1,181 @@
+"""Blocking Dagster asset checks built from the GX suites in `expectations/` (wiring only).
+
+One check per suite file, named after the file (`expectations/raw__events.yml` → check
+`raw__events` on asset `raw/events`). The check opens the warehouse read-only, computes the suite's
+frames in DuckDB for the run's business-day window, validates them with GX (imported on first
+use), and reports every expectation in its metadata. The logic lives in `huaxiang.quality`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+
+from huaxiang.quality.frames import Window, fallback_window, run_frames
+from huaxiang.quality.suites import Suite, SuiteError, discover_suites
+from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT, Settings
+from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+
+WINDOW_FROM_RUN = "run partitions"
+
+
+def partitions_by_key(
+    assets: Iterable[dg.AssetsDefinition],
+) -> dict[dg.AssetKey, dg.PartitionsDefinition | None]:
+    """The `assets` argument of `build_suite_checks` for a list of asset definitions."""
+    return {key: asset.partitions_def for asset in assets for key in asset.keys}
+
+
+def build_suite_checks(
+    assets: Mapping[dg.AssetKey, dg.PartitionsDefinition | None],
+    *,
+    suites_dir: Path = EXPECTATIONS_DIR,
+    timezone: str | None = None,
+) -> list[dg.AssetChecksDefinition]:
+    """One asset check per suite file in `suites_dir`, for assets of the given graph.
+
+    A suite naming an asset that is not in `assets` is an error, so a typo cannot silently
+    disable a gate. `timezone` (default: the partitions' timezone, else the settings) decides which
+    business day a timestamp belongs to.
+    """
+    suites = discover_suites(suites_dir)
+    for suite in suites:
+        if dg.AssetKey(list(suite.asset)) not in assets:
+            raise SuiteError(
+                suite.path,
+                "asset",
+                f"{suite.asset_path!r} is not an asset of this code location "
+                f"(known: {', '.join(sorted(k.to_user_string() for k in assets))})",
+            )
+    return [_suite_check(suite, assets[dg.AssetKey(list(suite.asset))], timezone) for suite in suites]
+
+
+def _business_timezone(partitions_def: dg.PartitionsDefinition | None, timezone: str | None) -> str:
+    if timezone:
+        return timezone
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition) and partitions_def.timezone:
+        return partitions_def.timezone
+    return Settings.from_env().timezone
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+def run_window(context: dg.AssetCheckExecutionContext) -> Window | None:
+    """The business days of the run (all of them for a range run), or None without time partitions."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        return None
+    try:
+        time_window = context.partition_time_window
+    except dg.DagsterInvariantViolationError:  # partitioned, but not by time
+        return None
+    # The window end is the exclusive midnight after the last day.
+    return Window(time_window.start.date(), time_window.end.date() - timedelta(days=1), WINDOW_FROM_RUN)
+
+
+def _suite_check(
+    suite: Suite, partitions_def: dg.PartitionsDefinition | None, timezone: str | None
+) -> dg.AssetChecksDefinition:
+    asset_key = dg.AssetKey(list(suite.asset))
+    tz = _business_timezone(partitions_def, timezone)
+    severity = dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN
+    suite_file = _relative(suite.path)
+
+    with warnings.catch_warnings():
+        # Partitioned asset checks are a Dagster preview feature; we rely on it knowingly so each
+        # day's check status lands on that day's partition.
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+
+        @dg.asset_check(
+            asset=asset_key,
+            name=suite.name,
+            description=f"{suite.description} (GX suite {suite_file})",
+            blocking=suite.blocking,
+            pool=WAREHOUSE_WRITER_POOL,
+            partitions_def=partitions_def,
+            compute_kind="great_expectations",
+            metadata={
+                "suite_file": suite_file,
+                "frames": ", ".join(f"{frame.name} ({frame.kind})" for frame in suite.frames),
+                "expectations": suite.expectation_count,
+            },
+        )
+        def gx_suite(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource) -> dg.AssetCheckResult:
+            from huaxiang.quality.report import expectations_markdown, summary
+            from huaxiang.quality.validate import validate_suite
+
+            with warehouse.connection(read_only=True) as conn:
+                window = run_window(context) or fallback_window(conn, suite, today=datetime.now(ZoneInfo(tz)).date())
+                started = time.perf_counter()
+                frames = run_frames(conn, suite, window, tz)
+                frame_seconds = time.perf_counter() - started
+            result = validate_suite(suite, {name: frame.data for name, frame in frames.items()})
+            verdicts = result.day_passed(window.days)
+            failed_days = [day.isoformat() for day, ok in verdicts.items() if not ok]
+            if result.gx_setup_seconds:
+                context.log.info(f"Great Expectations loaded in {result.gx_setup_seconds:.1f}s")
+            _report_days_of_range(context, suite, partitions_def, window, verdicts, severity)
+            return dg.AssetCheckResult(
+                passed=result.passed,
+                severity=severity,
+                description=summary(result),
+                metadata={
+                    "expectations": dg.MetadataValue.md(expectations_markdown(result)),
+                    "window": window.describe(),
+                    "failed_days": ", ".join(failed_days) or "none",
+                    "expectations_failed": len(result.failures),
+                    "expectations_evaluated": len(result.outcomes),
+                    "validation_seconds": dg.MetadataValue.float(round(result.validation_seconds, 3)),
+                    "frame_seconds": dg.MetadataValue.float(round(frame_seconds, 3)),
+                    "gx_setup_seconds": dg.MetadataValue.float(round(result.gx_setup_seconds, 3)),
+                    "rows_validated": result.rows_validated,
+                    "frame_rows": dg.MetadataValue.json(dict(result.frame_rows)),
+                    "suite_file": suite_file,
+                },
+            )
+
+    return gx_suite
+
+
+def _report_days_of_range(
+    context: dg.AssetCheckExecutionContext,
+    suite: Suite,
+    partitions_def: dg.PartitionsDefinition | None,
+    window: Window,
+    verdicts: Mapping[date, bool],
+    severity: dg.AssetCheckSeverity,
+) -> None:
+    """A range run plans the check for every partition of the range but Dagster records the
+    returned result without a partition; log one evaluation per partition (its day's verdict) so
+    each day of a backfill gets its own status. The returned result still does the gating."""
+    if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        return
+    if window.source != WINDOW_FROM_RUN or context.has_partition_key or not context.has_partition_key_range:
+        return
+    for key in partitions_def.get_partition_keys_in_range(context.partition_key_range):
+        day = partitions_def.time_window_for_partition_key(key).start.date()
+        passed = verdicts.get(day, True)
+        context.op_execution_context.log_event(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey(list(suite.asset)),
+                check_name=suite.name,
+                passed=passed,
+                severity=severity,
+                blocking=suite.blocking,
+                partition=key,
+                description=None
+                if passed
+                else f"Failed on {day} in the range {window.describe()}; see the range result.",
+                metadata={"window": window.describe()},
+            )
+        )
