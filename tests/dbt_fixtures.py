@@ -51,10 +51,13 @@ class RawFixture:
     rows: dict[str, dict[date, list[dict]]] = field(default_factory=lambda: defaultdict(lambda: defaultdict(list)))
     rejects: list[ExpectedReject] = field(default_factory=list)
 
-    def add(self, table: str, day: date, row: dict, *, reject: str | None = None, match: dict | None = None):
+    def add(self, table: str, day: date, row: dict) -> None:
         self.rows[table][day].append(row)
-        if reject:
-            self.rejects.append(ExpectedReject(table, reject, match or {}))
+
+    def bad(self, table: str, day: date, row: dict, reason: str, **match) -> None:
+        """Land a bad row; `match` holds column values that find it among the rejects."""
+        self.add(table, day, row)
+        self.rejects.append(ExpectedReject(table, reason, match))
 
     def land(self, landing_dir: Path) -> None:
         for table, days in self.rows.items():
@@ -189,47 +192,59 @@ def build_fixture() -> RawFixture:
     # users: u1 changes city on DAY2 (a superseded version, not a reject); u2, u3 plain.
     f.add("users", OLD_DAY, user("u1", local("2024-01-15 09:00"), phone=CHECKED_PHONE, email=CHECKED_EMAIL))
     f.add("users", OLD_DAY, user("u2", local("2024-01-15 09:30"), gender="male"))
-    f.add("users", OLD_DAY, user("u2", local("2024-01-15 09:30"), gender="male"),
-          reject="duplicate", match={"user_id": "u2"})
+    f.bad("users", OLD_DAY, user("u2", local("2024-01-15 09:30"), gender="male"), "duplicate", user_id="u2")
     f.add("users", DAY1, user("u3", local("2024-03-01 07:00"), gender=None, birth_date=None))
-    f.add("users", DAY2, user("u1", local("2024-03-02 12:00"), city="上海", province="上海", city_tier=1,
-                               phone=CHECKED_PHONE, email=CHECKED_EMAIL))
-    f.add("users", DAY1, user(None, local("2024-03-01 08:00"), city="无名"),
-          reject="null_key", match={"city": "无名"})
-    f.add("users", DAY1, user("u8", local(future)), reject="future_timestamp", match={"user_id": "u8"})
-    f.add("users", DAY1, user("u9", local("2024-03-01 09:00"), city=f"杭{BROKEN}州"),
-          reject="malformed_text", match={"user_id": "u9"})
+    f.add(
+        "users",
+        DAY2,
+        user(
+            "u1",
+            local("2024-03-02 12:00"),
+            city="上海",
+            province="上海",
+            city_tier=1,
+            phone=CHECKED_PHONE,
+            email=CHECKED_EMAIL,
+        ),
+    )
+    f.bad("users", DAY1, user(None, local("2024-03-01 08:00"), city="无名"), "null_key", city="无名")
+    f.bad("users", DAY1, user("u8", local(future)), "future_timestamp", user_id="u8")
+    f.bad("users", DAY1, user("u9", local("2024-03-01 09:00"), city=f"杭{BROKEN}州"), "malformed_text", user_id="u9")
 
     # products
     for product_id in ("p1", "p2"):
         f.add("products", OLD_DAY, product(product_id))
-    f.add("products", OLD_DAY, product("p1"), reject="duplicate", match={"product_id": "p1"})
-    f.add("products", OLD_DAY, product(None, title="无编号"), reject="null_key", match={"title": "无编号"})
-    f.add("products", OLD_DAY, product("p4", list_price=-5.0), reject="negative_amount", match={"product_id": "p4"})
-    f.add("products", OLD_DAY, product("p5", title=f"坏{CONTROL}标题"),
-          reject="malformed_text", match={"product_id": "p5"})
-    f.add("products", DAY1, product("p6", updated_at=local(future)),
-          reject="future_timestamp", match={"product_id": "p6"})
+    f.bad("products", OLD_DAY, product("p1"), "duplicate", product_id="p1")
+    f.bad("products", OLD_DAY, product(None, title="无编号"), "null_key", title="无编号")
+    f.bad("products", OLD_DAY, product("p4", list_price=-5.0), "negative_amount", product_id="p4")
+    f.bad("products", OLD_DAY, product("p5", title=f"坏{CONTROL}标题"), "malformed_text", product_id="p5")
+    f.bad("products", DAY1, product("p6", updated_at=local(future)), "future_timestamp", product_id="p6")
 
     # events: u1 on every day, including 01:30 local on DAY1 (still the previous day in UTC).
     f.add("events", OLD_DAY, event("e01", "u1", "2024-01-15 10:00"))
     f.add("events", DAY1, event("e11", "u1", "2024-03-01 01:30", platform="web"))
     f.add("events", DAY1, event("e12", "u1", "2024-03-01 20:15", "add_to_cart", platform="mini_program"))
     f.add("events", DAY1, event("e13", "u1", "2024-03-01 20:20", "purchase", platform="mini_program"))
-    f.add("events", DAY1, event("e14", "u2", "2024-03-01 12:00", "search", product_id=None,
-                                search_query="面霜"))
-    f.add("events", DAY1, event("e14", "u2", "2024-03-01 12:00", "search", product_id=None,
-                                search_query="面霜"), reject="duplicate", match={"event_id": "e14"})
-    f.add("events", DAY1, event(None, "u2", "2024-03-01 12:01", session_id="s-nokey"),
-          reject="null_key", match={"session_id": "s-nokey"})
-    f.add("events", DAY1, event("e15", "ghost", "2024-03-01 12:02"), reject="orphan_user", match={"event_id": "e15"})
-    f.add("events", DAY1, event("e16", "u2", future), reject="future_timestamp", match={"event_id": "e16"})
-    f.add("events", DAY1, event("e17", "u2", "2024-03-01 12:03", "search", search_query=f"面{BROKEN}霜"),
-          reject="malformed_text", match={"event_id": "e17"})
-    f.add("events", DAY1, event("e18", "u2", "2024-03-01 12:04", "teleport"),
-          reject="invalid_code", match={"event_id": "e18"})
-    f.add("events", DAY1, event("e19", "u2", "2024-02-29 12:04"),
-          reject="partition_mismatch", match={"event_id": "e19"})
+    f.add("events", DAY1, event("e14", "u2", "2024-03-01 12:00", "search", product_id=None, search_query="面霜"))
+    f.bad(
+        "events",
+        DAY1,
+        event("e14", "u2", "2024-03-01 12:00", "search", product_id=None, search_query="面霜"),
+        "duplicate",
+        event_id="e14",
+    )
+    f.bad("events", DAY1, event(None, "u2", "2024-03-01 12:01", session_id="s-nokey"), "null_key", session_id="s-nokey")
+    f.bad("events", DAY1, event("e15", "ghost", "2024-03-01 12:02"), "orphan_user", event_id="e15")
+    f.bad("events", DAY1, event("e16", "u2", future), "future_timestamp", event_id="e16")
+    f.bad(
+        "events",
+        DAY1,
+        event("e17", "u2", "2024-03-01 12:03", "search", search_query=f"面{BROKEN}霜"),
+        "malformed_text",
+        event_id="e17",
+    )
+    f.bad("events", DAY1, event("e18", "u2", "2024-03-01 12:04", "teleport"), "invalid_code", event_id="e18")
+    f.bad("events", DAY1, event("e19", "u2", "2024-02-29 12:04"), "partition_mismatch", event_id="e19")
     f.add("events", DAY2, event("e21", "u1", "2024-03-02 09:00", " VIEW ", platform="App"))
     f.add("events", DAY2, event("e22", "u1", "2024-03-02 09:05", "click"))
     f.add("events", DAY2, event("e23", "u3", "2024-03-02 23:30", "favorite", platform="web"))
@@ -241,17 +256,19 @@ def build_fixture() -> RawFixture:
     f.add("orders", DAY2, order("o21", "u1", "2024-03-02 09:10", 50.0))
     f.add("orders", DAY3, order("o31", "u1", "2024-03-03 14:05", 30.0, status="cancelled"))
     f.add("orders", DAY3, order("o32", "u2", "2024-03-03 15:00", 200.0, status=" PAID "))
-    f.add("orders", DAY2, order("o21", "u1", "2024-03-02 09:10", 50.0), reject="duplicate", match={"order_id": "o21"})
-    f.add("orders", DAY2, order(None, "u2", "2024-03-02 10:00", 1.0, coupon_id="NOKEY"),
-          reject="null_key", match={"coupon_id": "NOKEY"})
-    f.add("orders", DAY2, order("o23", "ghost", "2024-03-02 10:00", 5.0), reject="orphan_user", match={"order_id": "o23"})
-    f.add("orders", DAY2, order("o24", "u2", "2024-03-02 10:00", -5.0), reject="negative_amount",
-          match={"order_id": "o24"})
-    f.add("orders", DAY2, order("o25", "u2", future, 5.0), reject="future_timestamp", match={"order_id": "o25"})
-    f.add("orders", DAY2, order("o26", "u2", "2024-03-02 10:00", 5.0, coupon_id=f"C{CONTROL}"),
-          reject="malformed_text", match={"order_id": "o26"})
-    f.add("orders", DAY2, order("o27", "u2", "2024-03-02 10:00", 5.0, status="lost"),
-          reject="invalid_code", match={"order_id": "o27"})
+    f.bad("orders", DAY2, order("o21", "u1", "2024-03-02 09:10", 50.0), "duplicate", order_id="o21")
+    f.bad("orders", DAY2, order(None, "u2", "2024-03-02 10:00", 1.0, coupon_id="NOKEY"), "null_key", coupon_id="NOKEY")
+    f.bad("orders", DAY2, order("o23", "ghost", "2024-03-02 10:00", 5.0), "orphan_user", order_id="o23")
+    f.bad("orders", DAY2, order("o24", "u2", "2024-03-02 10:00", -5.0), "negative_amount", order_id="o24")
+    f.bad("orders", DAY2, order("o25", "u2", future, 5.0), "future_timestamp", order_id="o25")
+    f.bad(
+        "orders",
+        DAY2,
+        order("o26", "u2", "2024-03-02 10:00", 5.0, coupon_id=f"C{CONTROL}"),
+        "malformed_text",
+        order_id="o26",
+    )
+    f.bad("orders", DAY2, order("o27", "u2", "2024-03-02 10:00", 5.0, status="lost"), "invalid_code", order_id="o27")
 
     # order_items
     f.add("order_items", OLD_DAY, item("o01", "p1", "2024-01-15 10:05", 2, 40.0))
@@ -260,62 +277,100 @@ def build_fixture() -> RawFixture:
     f.add("order_items", DAY2, item("o21", "p2", "2024-03-02 09:10", 1, 50.0))
     f.add("order_items", DAY3, item("o31", "p1", "2024-03-03 14:05", 1, 30.0))
     f.add("order_items", DAY3, item("o32", "p2", "2024-03-03 15:00", 4, 50.0))
-    f.add("order_items", DAY2, item("o21", "p2", "2024-03-02 09:10", 1, 50.0),
-          reject="duplicate", match={"order_id": "o21", "product_id": "p2"})
-    f.add("order_items", DAY2, item(None, "p1", "2024-03-02 09:10", 7), reject="null_key", match={"quantity": 7})
-    f.add("order_items", DAY2, item("o21", "p1", "2024-03-02 09:10", 0), reject="negative_amount",
-          match={"order_id": "o21", "product_id": "p1"})
-    f.add("order_items", DAY2, item("o21", "p3", future), reject="future_timestamp",
-          match={"order_id": "o21", "product_id": "p3"})
-    f.add("order_items", DAY2, item("o21", f"p{BROKEN}", "2024-03-02 09:10"), reject="malformed_text",
-          match={"order_id": "o21", "product_id": f"p{BROKEN}"})
-    f.add("order_items", DAY2, item("o99", "p1", "2024-03-02 09:10"), reject="orphan_order", match={"order_id": "o99"})
+    f.bad(
+        "order_items",
+        DAY2,
+        item("o21", "p2", "2024-03-02 09:10", 1, 50.0),
+        "duplicate",
+        order_id="o21",
+        product_id="p2",
+    )
+    f.bad("order_items", DAY2, item(None, "p1", "2024-03-02 09:10", 7), "null_key", quantity=7)
+    f.bad(
+        "order_items",
+        DAY2,
+        item("o21", "p1", "2024-03-02 09:10", 0),
+        "negative_amount",
+        order_id="o21",
+        product_id="p1",
+    )
+    f.bad("order_items", DAY2, item("o21", "p3", future), "future_timestamp", order_id="o21", product_id="p3")
+    f.bad("order_items", DAY2, item("o21", f"p{BROKEN}", "2024-03-02 09:10"), "malformed_text", product_id=f"p{BROKEN}")
+    f.bad("order_items", DAY2, item("o99", "p1", "2024-03-02 09:10"), "orphan_order", order_id="o99")
 
     # campaigns
     f.add("campaigns", DAY1, campaign("c1", "2024-03-01 09:00"))
-    f.add("campaigns", DAY1, campaign("c1", "2024-03-01 09:00"), reject="duplicate", match={"campaign_id": "c1"})
-    f.add("campaigns", DAY1, campaign(None, "2024-03-01 09:00", name="无编号活动"),
-          reject="null_key", match={"name": "无编号活动"})
-    f.add("campaigns", DAY1, campaign("c3", "2024-03-01 09:00", cost_per_send=-0.1),
-          reject="negative_amount", match={"campaign_id": "c3"})
-    f.add("campaigns", DAY1, campaign("c4", future), reject="future_timestamp", match={"campaign_id": "c4"})
-    f.add("campaigns", DAY1, campaign("c5", "2024-03-01 09:00", name=f"活{BROKEN}动"),
-          reject="malformed_text", match={"campaign_id": "c5"})
-    f.add("campaigns", DAY1, campaign("c6", "2024-03-01 09:00", channel="pigeon"),
-          reject="invalid_code", match={"campaign_id": "c6"})
+    f.bad("campaigns", DAY1, campaign("c1", "2024-03-01 09:00"), "duplicate", campaign_id="c1")
+    f.bad("campaigns", DAY1, campaign(None, "2024-03-01 09:00", name="无编号活动"), "null_key", name="无编号活动")
+    f.bad(
+        "campaigns", DAY1, campaign("c3", "2024-03-01 09:00", cost_per_send=-0.1), "negative_amount", campaign_id="c3"
+    )
+    f.bad("campaigns", DAY1, campaign("c4", future), "future_timestamp", campaign_id="c4")
+    f.bad(
+        "campaigns", DAY1, campaign("c5", "2024-03-01 09:00", name=f"活{BROKEN}动"), "malformed_text", campaign_id="c5"
+    )
+    f.bad("campaigns", DAY1, campaign("c6", "2024-03-01 09:00", channel="pigeon"), "invalid_code", campaign_id="c6")
 
     # campaign_sends: u1 opens and clicks the DAY1 send the next day; u2 is in the control group.
-    f.add("campaign_sends", DAY1, send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00",
-                                       clicked="2024-03-02 08:01"))
+    f.add(
+        "campaign_sends",
+        DAY1,
+        send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00", clicked="2024-03-02 08:01"),
+    )
     f.add("campaign_sends", DAY1, send("m2", "u2", "2024-03-01 10:00", variant="control"))
-    f.add("campaign_sends", DAY1, send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00",
-                                       clicked="2024-03-02 08:01"), reject="duplicate", match={"send_id": "m1"})
-    f.add("campaign_sends", DAY1, send(None, "u2", "2024-03-01 10:00", campaign_id="c-nokey"),
-          reject="null_key", match={"campaign_id": "c-nokey"})
-    f.add("campaign_sends", DAY1, send("m4", "ghost", "2024-03-01 10:00"), reject="orphan_user", match={"send_id": "m4"})
-    f.add("campaign_sends", DAY1, send("m5", "u2", future), reject="future_timestamp", match={"send_id": "m5"})
+    f.bad(
+        "campaign_sends",
+        DAY1,
+        send("m1", "u1", "2024-03-01 10:00", opened="2024-03-02 08:00", clicked="2024-03-02 08:01"),
+        "duplicate",
+        send_id="m1",
+    )
+    f.bad(
+        "campaign_sends",
+        DAY1,
+        send(None, "u2", "2024-03-01 10:00", campaign_id="c-nokey"),
+        "null_key",
+        campaign_id="c-nokey",
+    )
+    f.bad("campaign_sends", DAY1, send("m4", "ghost", "2024-03-01 10:00"), "orphan_user", send_id="m4")
+    f.bad("campaign_sends", DAY1, send("m5", "u2", future), "future_timestamp", send_id="m5")
     # Two faults at once (unknown and malformed user): the earlier reason in the precedence wins.
-    f.add("campaign_sends", DAY1, send("m6", f"u{CONTROL}2", "2024-03-01 10:00"),
-          reject="orphan_user", match={"send_id": "m6"})
-    f.add("campaign_sends", DAY1, send("m7", "u2", "2024-03-01 10:00", variant=f"treat{BROKEN}"),
-          reject="malformed_text", match={"send_id": "m7"})
-    f.add("campaign_sends", DAY1, send("m8", "u2", "2024-03-01 10:00", variant="maybe"),
-          reject="invalid_code", match={"send_id": "m8"})
-    f.add("campaign_sends", DAY1, send("m9", "u2", "2024-03-01 10:00", campaign_id="c404"),
-          reject="orphan_campaign", match={"send_id": "m9"})
+    f.bad("campaign_sends", DAY1, send("m6", f"u{CONTROL}2", "2024-03-01 10:00"), "orphan_user", send_id="m6")
+    f.bad(
+        "campaign_sends",
+        DAY1,
+        send("m7", "u2", "2024-03-01 10:00", variant=f"treat{BROKEN}"),
+        "malformed_text",
+        send_id="m7",
+    )
+    f.bad("campaign_sends", DAY1, send("m8", "u2", "2024-03-01 10:00", variant="maybe"), "invalid_code", send_id="m8")
+    f.bad(
+        "campaign_sends",
+        DAY1,
+        send("m9", "u2", "2024-03-01 10:00", campaign_id="c404"),
+        "orphan_campaign",
+        send_id="m9",
+    )
 
     # reviews
     f.add("reviews", DAY3, review("r1", "u1", "o11", "2024-03-03 16:00"))
-    f.add("reviews", DAY3, review("r1", "u1", "o11", "2024-03-03 16:00"), reject="duplicate", match={"review_id": "r1"})
-    f.add("reviews", DAY3, review(None, "u1", "o11", "2024-03-03 16:00", review_text="无编号"),
-          reject="null_key", match={"review_text": "无编号"})
-    f.add("reviews", DAY3, review("r3", "ghost", "o11", "2024-03-03 16:00"), reject="orphan_user",
-          match={"review_id": "r3"})
-    f.add("reviews", DAY3, review("r4", "u1", "o11", future), reject="future_timestamp", match={"review_id": "r4"})
-    f.add("reviews", DAY3, review("r5", "u1", "o11", "2024-03-03 16:00", review_text=f"很{BROKEN}好"),
-          reject="malformed_text", match={"review_id": "r5"})
-    f.add("reviews", DAY3, review("r6", "u1", "o404", "2024-03-03 16:00"), reject="orphan_order",
-          match={"review_id": "r6"})
-    f.add("reviews", DAY3, review("r7", "u1", "o11", "2024-03-03 16:00", rating=9), reject="out_of_range",
-          match={"review_id": "r7"})
+    f.bad("reviews", DAY3, review("r1", "u1", "o11", "2024-03-03 16:00"), "duplicate", review_id="r1")
+    f.bad(
+        "reviews",
+        DAY3,
+        review(None, "u1", "o11", "2024-03-03 16:00", review_text="无编号"),
+        "null_key",
+        review_text="无编号",
+    )
+    f.bad("reviews", DAY3, review("r3", "ghost", "o11", "2024-03-03 16:00"), "orphan_user", review_id="r3")
+    f.bad("reviews", DAY3, review("r4", "u1", "o11", future), "future_timestamp", review_id="r4")
+    f.bad(
+        "reviews",
+        DAY3,
+        review("r5", "u1", "o11", "2024-03-03 16:00", review_text=f"很{BROKEN}好"),
+        "malformed_text",
+        review_id="r5",
+    )
+    f.bad("reviews", DAY3, review("r6", "u1", "o404", "2024-03-03 16:00"), "orphan_order", review_id="r6")
+    f.bad("reviews", DAY3, review("r7", "u1", "o11", "2024-03-03 16:00", rating=9), "out_of_range", review_id="r7")
     return f

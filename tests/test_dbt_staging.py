@@ -50,11 +50,16 @@ def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess
         "HUAXIANG_PII_SALT": PII_SALT,
     }
     command = [
-        DBT, *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(home / "dbt_target"),
-        "--log-path", str(home / "dbt_logs"),
+        DBT,
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(home / "dbt_target"),
+        "--log-path",
+        str(home / "dbt_logs"),
     ]
     if variables:
         command += ["--vars", json.dumps(variables)]
@@ -224,9 +229,7 @@ def test_user_profile_for_the_hand_checked_user(warehouse: Path) -> None:
     assert query(warehouse, "select count(*), count(distinct user_id) from marts.user_profile") == [(3, 3)]
 
 
-def test_rerunning_a_partition_replaces_it(
-    warehouse: Path, fixture_data: RawFixture, tmp_path: Path
-) -> None:
+def test_rerunning_a_partition_replaces_it(warehouse: Path, fixture_data: RawFixture, tmp_path: Path) -> None:
     """Re-land DAY2 events changed, reload and rebuild only DAY2: the day is replaced, not appended."""
     home = tmp_path / "home"
     shutil.copytree(warehouse / "landing", home / "landing")
@@ -235,8 +238,7 @@ def test_rerunning_a_partition_replaces_it(
     for row in fixture_data.rows["events"][DAY2]:
         if row["event_id"] != "e22":  # dropped upstream
             changed.add("events", DAY2, row)
-    changed.add("events", DAY2, event("e24", "u1", "2024-03-02 10:00", "search", product_id=None,
-                                      search_query="口红"))
+    changed.add("events", DAY2, event("e24", "u1", "2024-03-02 10:00", "search", product_id=None, search_query="口红"))
     changed.add("events", DAY2, event("e11", "u1", "2024-03-02 10:01"))  # e11 already landed on DAY1
     changed.land(home / "landing")
     with connect(home / "warehouse.duckdb") as conn:
@@ -246,15 +248,18 @@ def test_rerunning_a_partition_replaces_it(
     run_dbt(home, "build", variables={"partition_start": DAY2.isoformat(), "partition_end": DAY2.isoformat()})
 
     assert query(
-        home, "select event_id, reject_reason from staging.stg_events__classified "
-        "where _partition_date = ? order by event_id", [DAY2]
+        home,
+        "select event_id, reject_reason from staging.stg_events__classified "
+        "where _partition_date = ? order by event_id",
+        [DAY2],
     ) == [("e11", "duplicate"), ("e21", None), ("e23", None), ("e24", None)]
     after = dict(query(home, "select _partition_date, count(*) from staging.stg_events__classified group by all"))
     assert {day: n for day, n in before if day != DAY2} == {day: n for day, n in after.items() if day != DAY2}
     assert query(home, "select count(*) - count(distinct event_id) from staging.stg_events") == [(0,)]
     assert query(
-        home, "select events, views, searches, clicks from facts.int_user_daily "
-        "where user_id = 'u1' and activity_date = ?", [DAY2]
+        home,
+        "select events, views, searches, clicks from facts.int_user_daily where user_id = 'u1' and activity_date = ?",
+        [DAY2],
     ) == [(2, 1, 1, 0)]
     assert query(home, "select count(*) from facts.int_user_daily where activity_date = ?", [DAY1]) == query(
         warehouse, "select count(*) from facts.int_user_daily where activity_date = ?", [DAY1]
@@ -269,8 +274,13 @@ def test_an_emptied_partition_becomes_empty(warehouse: Path, tmp_path: Path) -> 
     with connect(home / "warehouse.duckdb") as conn:
         load_partition(conn, home / "landing", "reviews", DAY3)
 
-    run_dbt(home, "build", "--select", "stg_reviews__classified+",
-            variables={"partition_start": DAY3.isoformat(), "partition_end": DAY3.isoformat()})
+    run_dbt(
+        home,
+        "build",
+        "--select",
+        "stg_reviews__classified+",
+        variables={"partition_start": DAY3.isoformat(), "partition_end": DAY3.isoformat()},
+    )
 
     assert query(home, "select count(*) from staging.stg_reviews__classified") == [(0,)]
     assert query(home, "select sum(reviews) from facts.int_user_daily") == [(0,)]
