@@ -1,0 +1,336 @@
+"""One simulated day: churn, visits, the event funnel, orders with their lines, and future reviews.
+
+Everything is vectorised over the day's visits, events and order lines; the only Python loops are
+over personas, categories or days. A day's output is plain numpy columns (`DayActivity`); turning
+them into Arrow tables is left to `tables.py`, so holdout days cost only the simulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from huaxiang.contract import EVENT_TYPES, ORDER_STATUSES
+from huaxiang.generator.catalog import SUBCATEGORIES, Catalog, ProductSampler
+from huaxiang.generator.clock import US_PER_DAY, US_PER_SECOND, Clock
+from huaxiang.generator.personas import persona_cdf, persona_param
+from huaxiang.generator.population import MAIN_PLATFORM_SHARE, Population, visit_probability
+from huaxiang.generator.reference import (
+    L1_NAMES,
+    PERCENT_COUPON_RATE,
+    THRESHOLD_COUPONS,
+    review_texts,
+    search_queries,
+)
+
+MAX_BROWSE_EVENTS = 40
+MAX_EXTRA_LINES = 3  # orders have 1..4 distinct products
+BROWSE_GAP_S = (20, 70)  # minimum seconds between events + exponential mean
+CHECKOUT_GAP_S = (30, 60)  # last add_to_cart -> payment
+FIRST_VISIT_DELAY_S = (60, 600)  # a new user's first visit starts shortly after signing up
+REVIEW_DELAY_DAYS = (1, 10)
+
+VIEW, SEARCH, ADD_TO_CART, PURCHASE = (
+    EVENT_TYPES.index(t) for t in ("view", "search", "add_to_cart", "purchase")
+)
+PAID, CANCELLED, REFUNDED = (ORDER_STATUSES.index(s) for s in ("paid", "cancelled", "refunded"))
+COUPON_THRESHOLDS = np.array([c.threshold_cents for c in THRESHOLD_COUPONS])
+COUPON_AMOUNTS = np.array([c.amount_cents for c in THRESHOLD_COUPONS])
+NO_COUPON = -1
+PERCENT_COUPON = len(THRESHOLD_COUPONS)  # coupon code index of the percentage coupon
+
+
+def _flat_text(groups: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Concatenate text groups; returns all texts, each group's offset and size."""
+    sizes = np.array([len(g) for g in groups])
+    return [t for g in groups for t in g], np.cumsum(sizes) - sizes, sizes
+
+
+QUERY_TEXTS, QUERY_OFFSET, QUERY_COUNT = _flat_text(
+    [search_queries(L1_NAMES[l1], sub) for l1, sub in SUBCATEGORIES]
+)
+REVIEW_TEXTS, REVIEW_OFFSET, REVIEW_COUNT = _flat_text([review_texts(r) for r in range(1, 6)])
+
+
+@dataclass
+class SimState:
+    """Per-user latent state carried from day to day, and running id counters."""
+
+    alive: np.ndarray
+    window_from_us: np.ndarray  # active campaign treatment window (from, to]
+    window_to_us: np.ndarray
+    window_multiplier: np.ndarray
+    last_assigned_day: np.ndarray
+    next_session: int = 1
+    next_event: int = 1
+    next_order: int = 1
+    next_review: int = 1
+    next_send: int = 1
+    pending_reviews: dict[int, list[dict[str, np.ndarray]]] = field(default_factory=dict)
+
+    @classmethod
+    def initial(cls, users: int) -> SimState:
+        return cls(
+            alive=np.ones(users, bool),
+            window_from_us=np.full(users, -1, np.int64),
+            window_to_us=np.full(users, -1, np.int64),
+            window_multiplier=np.ones(users),
+            last_assigned_day=np.full(users, -(10**6), np.int64),
+        )
+
+
+@dataclass
+class DayActivity:
+    events: dict[str, np.ndarray]
+    orders: dict[str, np.ndarray]
+    items: dict[str, np.ndarray]
+    paid_users: np.ndarray
+
+
+def _choose(cdf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One categorical draw per row of a row-wise cumulative distribution."""
+    return (rng.random(len(cdf))[:, None] >= cdf).sum(axis=1)
+
+
+def _draw_products(
+    population: Population, users: np.ndarray, sampler: ProductSampler, rng: np.random.Generator
+) -> np.ndarray:
+    l1 = _choose(population.category_cdf[users], rng)
+    return sampler.draw(population.persona[users], l1, rng)
+
+
+def apply_churn(population: Population, state: SimState, day: int, rng: np.random.Generator) -> None:
+    """Users registered before `day` leave for good with their persona's daily hazard."""
+    hazard = persona_param("churn_hazard")[population.persona]
+    leaving = (population.land_day < day) & (rng.random(population.size) < hazard)
+    state.alive &= ~leaving
+
+
+def _order_lines(
+    population: Population,
+    buyers: np.ndarray,
+    catalog: Catalog,
+    sampler: ProductSampler,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order lines (order index, product, quantity); a product drawn twice becomes one line."""
+    persona = population.persona[buyers]
+    drawn = 1 + rng.binomial(MAX_EXTRA_LINES, persona_param("extra_line")[persona])
+    order = np.repeat(np.arange(len(buyers)), drawn)
+    product = _draw_products(population, buyers[order], sampler, rng)
+    keys, counts = np.unique(order * catalog.size + product, return_counts=True)
+    order, product = keys // catalog.size, keys % catalog.size
+    more = rng.random(len(keys)) < persona_param("extra_quantity")[population.persona[buyers[order]]]
+    quantity = counts + np.where(more, rng.integers(1, 4, len(keys)), 0)
+    return order, product, quantity
+
+
+def _coupons(gross: np.ndarray, uses_coupon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best applicable 满减 coupon, or the percentage coupon below the smallest threshold."""
+    best = np.searchsorted(COUPON_THRESHOLDS, gross, side="right") - 1
+    percent = np.maximum(np.rint(gross * PERCENT_COUPON_RATE), 1).astype(np.int64)
+    discount = np.where(best >= 0, COUPON_AMOUNTS[np.maximum(best, 0)], percent)
+    code = np.where(best >= 0, best, PERCENT_COUPON)
+    return np.where(uses_coupon, code, NO_COUPON), np.where(uses_coupon, discount, 0)
+
+
+def _event_offsets(
+    first: np.ndarray,
+    session_of: np.ndarray,
+    checkout: np.ndarray,
+    is_purchase: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Microseconds since the session start: minutes between browse steps, a second between paid lines."""
+    total = len(session_of)
+    gap_s = BROWSE_GAP_S[0] + rng.exponential(BROWSE_GAP_S[1], total)
+    gap_s = np.where(checkout, CHECKOUT_GAP_S[0] + rng.exponential(CHECKOUT_GAP_S[1], total), gap_s)
+    gap_s = np.where(is_purchase & ~checkout, 1.0, gap_s)
+    gap = (gap_s * US_PER_SECOND).astype(np.int64)
+    gap[first] = 0
+    offset = np.cumsum(gap)
+    return offset - offset[first][session_of]
+
+
+def simulate_day(
+    population: Population,
+    catalog: Catalog,
+    sampler: ProductSampler,
+    state: SimState,
+    clock: Clock,
+    day: int,
+    rng: np.random.Generator,
+) -> DayActivity:
+    """Simulate one day's visits; reviews of its orders are queued in `state.pending_reviews`."""
+    begin, end = clock.bounds(day)
+    newcomer = (population.land_day == day) & (population.registered_us >= begin)
+    present = state.alive & (population.land_day <= day)
+    visit_draw = rng.random(population.size) < visit_probability(population, clock, day)
+    users = np.flatnonzero(present & (visit_draw | newcomer))
+    persona = population.persona[users]
+    n = len(users)
+
+    # When the visit starts (local hour profile), and on which platform.
+    hour = _choose(persona_cdf("hours")[persona], rng)
+    start = clock.at_fraction(day, (hour + rng.random(n)) / 24)
+    first_delay = rng.integers(*FIRST_VISIT_DELAY_S, n) * US_PER_SECOND
+    start = np.where(newcomer[users], population.registered_us[users] + first_delay, start)
+    usual = rng.random(n) < MAIN_PLATFORM_SHARE
+    platform = np.where(
+        usual, population.main_platform[users], _choose(persona_cdf("platforms")[persona], rng)
+    )
+
+    # Does the visit end in an order? A running campaign treatment lifts the chance.
+    treated = (start > state.window_from_us[users]) & (start <= state.window_to_us[users])
+    multiplier = np.where(treated, state.window_multiplier[users], 1.0)
+    buys = np.flatnonzero(rng.random(n) < np.minimum(population.buy_rate[users] * multiplier, 1.0))
+    line_order, line_product, quantity = _order_lines(population, users[buys], catalog, sampler, rng)
+    lines_per_order = np.bincount(line_order, minlength=len(buys))
+    line_start = np.cumsum(lines_per_order) - lines_per_order
+
+    # Events: browse steps, then per order line an add_to_cart and, at checkout, a purchase.
+    mean_browse = persona_param("events_per_session")[persona]
+    n_browse = 1 + np.minimum(rng.poisson(mean_browse - 1), MAX_BROWSE_EVENTS - 1)
+    n_lines = np.zeros(n, np.int64)
+    n_lines[buys] = lines_per_order
+    n_events = n_browse + 2 * n_lines
+    session_of = np.repeat(np.arange(n), n_events)
+    first = np.cumsum(n_events) - n_events
+    position = np.arange(len(session_of)) - first[session_of]
+    step = position - n_browse[session_of]  # < 0 while browsing, then cart lines, then purchase lines
+    is_browse = step < 0
+    is_cart = ~is_browse & (step < n_lines[session_of])
+    is_purchase = ~is_browse & ~is_cart
+    checkout = is_purchase & (step == n_lines[session_of])
+
+    event_persona = persona[session_of]
+    browse_type = _choose(persona_cdf("browse_mix")[event_persona], rng)
+    opens_with_search = rng.random(len(session_of)) < persona_param("first_search")[event_persona]
+    browse_type = np.where(position == 0, np.where(opens_with_search, SEARCH, VIEW), browse_type)
+    event_type = np.select([is_browse, is_cart], [browse_type, ADD_TO_CART], PURCHASE)
+
+    product = np.empty(len(session_of), np.int64)
+    product[is_browse] = _draw_products(population, users[session_of[is_browse]], sampler, rng)
+    in_order = ~is_browse
+    order_of_session = np.full(n, -1)
+    order_of_session[buys] = np.arange(len(buys))
+    line_index = np.where(is_cart, step, step - n_lines[session_of])[in_order]
+    product[in_order] = line_product[line_start[order_of_session[session_of[in_order]]] + line_index]
+    is_search = event_type == SEARCH
+    l2 = catalog.l2[product[is_search]]
+    query = np.full(len(session_of), -1)
+    query[is_search] = QUERY_OFFSET[l2] + (rng.random(len(l2)) * QUERY_COUNT[l2]).astype(np.int64)
+
+    offset = _event_offsets(first, session_of, checkout, is_purchase, rng)
+    duration = offset[first + n_events - 1]
+    # Keep the whole visit inside its business day (it lands in one partition).
+    start = np.maximum(np.minimum(start, end - 1 - duration), begin)
+    occurred = start[session_of] + offset
+
+    # Orders: one per buying visit, placed at checkout.
+    order_persona = persona[buys]
+    ordered = occurred[first[buys] + n_browse[buys] + lines_per_order]
+    line_cents = quantity * catalog.price_cents[line_product]
+    gross = np.rint(np.bincount(line_order, weights=line_cents, minlength=len(buys))).astype(np.int64)
+    uses_coupon = rng.random(len(buys)) < persona_param("coupon_rate")[order_persona]
+    coupon, discount = _coupons(gross, uses_coupon)
+    status_draw = rng.random(len(buys))
+    cancel = persona_param("cancel_rate")[order_persona]
+    status = np.select(
+        [status_draw < cancel, status_draw < cancel + persona_param("refund_rate")[order_persona]],
+        [CANCELLED, REFUNDED],
+        PAID,
+    )
+
+    # Number sessions, events and orders in time order, so that ids sort like time.
+    session_number = _number_in_order(start, state.next_session)
+    state.next_session += n
+    by_time = np.argsort(occurred, kind="stable")
+    event_number = state.next_event + np.arange(len(by_time))
+    state.next_event += len(by_time)
+    order_number = _number_in_order(ordered, state.next_order)
+    state.next_order += len(buys)
+    by_order = np.argsort(order_number, kind="stable")
+    line_sorted = np.lexsort((line_product, order_number[line_order]))
+
+    return DayActivity(
+        events={
+            "number": event_number,
+            "user": users[session_of][by_time],
+            "session": session_number[session_of][by_time],
+            "type": event_type[by_time],
+            "product": np.where(is_search, -1, product)[by_time],
+            "query": query[by_time],
+            "platform": platform[session_of][by_time],
+            "occurred_us": occurred[by_time],
+        },
+        orders={
+            "number": order_number[by_order],
+            "user": users[buys][by_order],
+            "persona": order_persona[by_order],
+            "ordered_us": ordered[by_order],
+            "status": status[by_order],
+            "platform": platform[buys][by_order],
+            "coupon": coupon[by_order],
+            "gross_cents": gross[by_order],
+            "discount_cents": discount[by_order],
+            "first_product": line_product[line_start][by_order],
+        },
+        items={
+            "order": order_number[line_order][line_sorted],
+            "product": line_product[line_sorted],
+            "quantity": quantity[line_sorted],
+            "unit_cents": catalog.price_cents[line_product][line_sorted],
+            "ordered_us": ordered[line_order][line_sorted],
+        },
+        paid_users=np.unique(users[buys][status == PAID]),
+    )
+
+
+def _number_in_order(times: np.ndarray, first_number: int) -> np.ndarray:
+    number = np.empty(len(times), np.int64)
+    number[np.argsort(times, kind="stable")] = first_number + np.arange(len(times))
+    return number
+
+
+def schedule_reviews(
+    state: SimState, orders: dict[str, np.ndarray], clock: Clock, landed_days: int, rng: np.random.Generator
+) -> None:
+    """Some paid orders get a review a few days later; it waits in `pending_reviews` for its day.
+
+    Reviews that would be created after the last landed day are dropped, never landed.
+    """
+    persona = orders["persona"]
+    reviewed = (orders["status"] == PAID) & (rng.random(len(persona)) < persona_param("review_rate")[persona])
+    low, high = REVIEW_DELAY_DAYS
+    delay = rng.integers(low, high + 1, len(persona)) * US_PER_DAY + rng.integers(0, US_PER_DAY, len(persona))
+    created = orders["ordered_us"] + delay
+    created_day = clock.day_of(created)
+    rating = 1 + _choose(persona_cdf("ratings")[persona], rng)
+    text = REVIEW_OFFSET[rating - 1] + (rng.random(len(persona)) * REVIEW_COUNT[rating - 1]).astype(np.int64)
+    keep = reviewed & (created_day < landed_days)
+    for day in np.unique(created_day[keep]):
+        chosen = keep & (created_day == day)
+        state.pending_reviews.setdefault(int(day), []).append(
+            {
+                "order": orders["number"][chosen],
+                "user": orders["user"][chosen],
+                "product": orders["first_product"][chosen],
+                "rating": rating[chosen],
+                "text": text[chosen],
+                "created_us": created[chosen],
+            }
+        )
+
+
+def take_reviews(state: SimState, day: int) -> dict[str, np.ndarray]:
+    """The reviews created on `day`, in time order and numbered."""
+    batches = state.pending_reviews.pop(day, [])
+    columns = ("order", "user", "product", "rating", "text", "created_us")
+    merged = {c: np.concatenate([np.zeros(0, np.int64), *(b[c] for b in batches)]) for c in columns}
+    by_time = np.argsort(merged["created_us"], kind="stable")
+    reviews = {c: v[by_time] for c, v in merged.items()}
+    reviews["number"] = state.next_review + np.arange(len(by_time))
+    state.next_review += len(by_time)
+    return reviews
