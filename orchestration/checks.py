@@ -4,9 +4,9 @@ One check per suite file, named after the file (`expectations/raw__events.yml` â
 `raw__events` on asset `raw/events`). The check opens the warehouse read-only, computes the suite's
 frames in DuckDB for the run's business-day window, validates them with GX (imported on first
 use), and reports every expectation in its metadata. The logic lives in `huaxiang.quality`.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Dagster inspects the check's `context` annotation.
+"""
 
 import time
 import warnings

@@ -24,6 +24,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_PARTITION_COLUMN = "_partition_date"
+# Shares and ratios over fewer rows than this are noise, not signal (one bad row in five is 20%).
+# On such small days a share is only judged when the fault hits at least half the rows — a doubled
+# day, a day of null keys — otherwise it is null (the frame still shows the counts). Override per
+# frame with `min_rows` / `min_median_rows`.
+MIN_ROWS = 20
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDERS = {"{start}": "$start::date", "{end}": "$end::date", "{tz}": "$tz"}
@@ -58,6 +63,12 @@ def _column_list(value: Any, option: str) -> list[str]:
     for name in value:
         quote_identifier(name, option)
     return list(value)
+
+
+def _non_negative_int(value: Any, option: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise KindOptionError(option, f"must be a non-negative integer, got {value!r}")
+    return value
 
 
 def _positive_int(value: Any, option: str) -> int:
@@ -106,6 +117,11 @@ class FrameKind:
         return self.build({**self.optional, **options})
 
 
+def _judged_share(offending: str, rows: str, min_rows: int) -> str:
+    """offending / rows, or null on a small day where fewer than half the rows are offending."""
+    return f"case when {rows} >= {min_rows} or 2 * {offending} >= {rows} then {offending} / {rows} end"
+
+
 def _window_filter(partition_column: str) -> str:
     return f"{partition_column} between $start::date and $end::date"
 
@@ -132,6 +148,7 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
     trailing = _positive_int(o["trailing_days"], "trailing_days")
     lookback = _positive_int(o["lookback_days"], "lookback_days")
     min_history = _positive_int(o["min_history"], "min_history")
+    min_median = _non_negative_int(o["min_median_rows"], "min_median_rows")
     if min_history > trailing:
         raise KindOptionError("min_history", f"must not exceed trailing_days ({trailing})")
     sql = f"""
@@ -158,8 +175,8 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
             coalesce(d.rows, 0) as rows,
             coalesce(h.trailing_days, 0) as trailing_days,
             case when h.trailing_days >= {min_history} then h.trailing_median_rows end as trailing_median_rows,
-            case when h.trailing_days >= {min_history}
-                 then coalesce(d.rows, 0) / nullif(h.trailing_median_rows, 0) end as ratio
+            case when h.trailing_days >= {min_history} and h.trailing_median_rows >= greatest({min_median}, 1)
+                 then coalesce(d.rows, 0) / h.trailing_median_rows end as ratio
         from window_days w
         left join daily d using (day)
         left join history h using (day)
@@ -178,6 +195,7 @@ def _nulls(o: Mapping[str, Any]) -> FrameQuery:
     table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
     columns = _column_list(o["columns"], "columns")
     quoted = [quote_identifier(c, "columns") for c in columns]
+    min_rows = _non_negative_int(o["min_rows"], "min_rows")
     counts = ", ".join(f"count(*) - count({c}) as {c}" for c in quoted)
     sql = f"""
         with counts as (
@@ -186,7 +204,8 @@ def _nulls(o: Mapping[str, Any]) -> FrameQuery:
             where {_window_filter(pc)}
             group by 1
         )
-        select day, column_name, __rows as rows, null_rows, null_rows / __rows as null_share
+        select day, column_name, __rows as rows, null_rows,
+               {_judged_share("null_rows", "__rows", min_rows)} as null_share
         from (unpivot counts on {", ".join(quoted)}
               into name column_name value null_rows)
         order by day, column_name
@@ -205,13 +224,14 @@ def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
     key = [quote_identifier(c, "key") for c in _column_list(o["key"], "key")]
     complete = " and ".join(f"{c} is not null" for c in key)
     distinct = key[0] if len(key) == 1 else f"({', '.join(key)})"
+    min_rows = _non_negative_int(o["min_rows"], "min_rows")
     sql = f"""
         select
             {pc} as day,
             count(*) as rows,
             count(*) filter (where {complete}) - count(distinct {distinct}) filter (where {complete})
                 as duplicate_rows,
-            duplicate_rows / count(*) as duplicate_share
+            {_judged_share("duplicate_rows", "count(*)", min_rows)} as duplicate_share
         from {table}
         where {_window_filter(pc)}
         group by 1
@@ -229,6 +249,7 @@ def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
 def _freshness(o: Mapping[str, Any]) -> FrameQuery:
     table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
     ts = quote_identifier(o["timestamp_column"], "timestamp_column")
+    min_rows = _non_negative_int(o["min_rows"], "min_rows")
     sql = f"""
         with stamped as (
             select {pc} as day, timezone($tz, {ts}) as local_at
@@ -239,9 +260,10 @@ def _freshness(o: Mapping[str, Any]) -> FrameQuery:
             day,
             count(*) as rows,
             max(local_at) filter (where cast(local_at as date) = day) as last_at,
-            date_diff('second', last_at, day + interval 1 day) / 3600.0 as gap_hours,
+            case when count(*) >= {min_rows}
+                 then date_diff('second', last_at, day + interval 1 day) / 3600.0 end as gap_hours,
             count(*) filter (where cast(local_at as date) <> day) as off_day_rows,
-            off_day_rows / count(*) as off_day_share
+            {_judged_share("off_day_rows", "count(*)", min_rows)} as off_day_share
         from stamped
         group by day
         order by day
@@ -324,34 +346,42 @@ KINDS: dict[str, FrameKind] = {
         FrameKind(
             "volume",
             "one row per day of the window: rows, trailing_days, trailing_median_rows (median of the "
-            "previous `trailing_days` landed days), ratio = rows / trailing_median_rows "
-            "(null without `min_history` days of history); a day with no rows is present with rows = 0",
+            "previous `trailing_days` landed days within `lookback_days`), ratio = rows / "
+            "trailing_median_rows (null with fewer than `min_history` days of history or a median "
+            "below `min_median_rows`); a day with no rows is present with rows = 0",
             required=("table",),
-            optional={**_TABLE_OPTIONS, "trailing_days": 7, "lookback_days": 35, "min_history": 1},
+            optional={
+                **_TABLE_OPTIONS,
+                "trailing_days": 7,
+                "lookback_days": 35,
+                "min_history": 1,
+                "min_median_rows": MIN_ROWS,
+            },
             build=_volume,
         ),
         FrameKind(
             "nulls",
-            "one row per landed day × listed column: rows, null_rows, null_share",
+            "one row per landed day × listed column: rows, null_rows, null_share (judged share: see MIN_ROWS)",
             required=("table", "columns"),
-            optional=_TABLE_OPTIONS,
+            optional={**_TABLE_OPTIONS, "min_rows": MIN_ROWS},
             build=_nulls,
         ),
         FrameKind(
             "duplicates",
             "one row per landed day: rows, duplicate_rows (rows with a complete key minus distinct "
-            "keys), duplicate_share",
+            "keys), duplicate_share (judged share: see MIN_ROWS)",
             required=("table", "key"),
-            optional=_TABLE_OPTIONS,
+            optional={**_TABLE_OPTIONS, "min_rows": MIN_ROWS},
             build=_duplicates,
         ),
         FrameKind(
             "freshness",
             "one row per landed day: rows, last_at (latest business-time timestamp on the day), "
             "gap_hours (from last_at to the end of the day), off_day_rows / off_day_share (rows "
-            "whose timestamp falls on another business day than their partition)",
+            "whose timestamp falls on another business day than their partition); gap_hours is null "
+            "on days with fewer than `min_rows` rows, off_day_share is a judged share (see MIN_ROWS)",
             required=("table", "timestamp_column"),
-            optional=_TABLE_OPTIONS,
+            optional={**_TABLE_OPTIONS, "min_rows": MIN_ROWS},
             build=_freshness,
         ),
         FrameKind(
