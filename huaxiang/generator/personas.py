@@ -6,7 +6,7 @@ behaviour inside a persona is heterogeneous and heavy-tailed while personas stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -179,26 +179,25 @@ EXPLORER = PERSONA_NAMES.index("new_explorer")
 BACKGROUND_CATEGORY_WEIGHT = 0.25
 
 
-def _as_vector(value: object) -> np.ndarray:
+# Vector attributes that are distributions; persona_param normalises them to sum to one.
+DISTRIBUTIONS = frozenset({"hours", "platforms", "categories", "ratings", "browse_mix", "register_channels"})
+
+
+def _distribution(value: tuple[float, ...] | dict[str, float]) -> np.ndarray:
     if isinstance(value, dict):
-        weights = np.array([value.get(name, BACKGROUND_CATEGORY_WEIGHT) for name in L1_NAMES])
-        return weights / weights.sum()
+        value = tuple(value.get(name, BACKGROUND_CATEGORY_WEIGHT) for name in L1_NAMES)
     vector = np.asarray(value, dtype=np.float64)
-    return vector / vector.sum() if vector.ndim == 1 else vector
+    return vector / vector.sum()
 
 
 @cache
 def persona_param(name: str) -> np.ndarray:
-    """One persona attribute for all personas, indexable by persona code (vector attributes as rows,
-    normalised to sum to one: hours, platforms, categories, ratings, browse_mix, register_channels)."""
-    if name not in {f.name for f in fields(Persona)} or name == "name":
-        raise KeyError(name)
+    """One persona attribute for all personas, indexable by persona code: a vector for scalar
+    attributes, a matrix (one row per persona) for the others; distributions are normalised."""
     values = [getattr(p, name) for p in PERSONAS]
-    if isinstance(values[0], float | int):
-        return np.array(values, dtype=np.float64)
-    if name == "open_multiplier":
-        return np.array(values, dtype=np.float64)
-    return np.stack([_as_vector(v) for v in values])
+    if name in DISTRIBUTIONS:
+        return np.stack([_distribution(v) for v in values])
+    return np.array(values, dtype=np.float64)
 
 
 def persona_cdf(name: str) -> np.ndarray:

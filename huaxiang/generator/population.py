@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from huaxiang.generator.clock import US_PER_DAY, Clock
 from huaxiang.generator.columns import dates, pick, strings, timestamps
 from huaxiang.generator.ids import format_ids, width_for
-from huaxiang.generator.personas import EXPLORER, PERSONAS, persona_param
+from huaxiang.generator.personas import EXPLORER, PERSONAS, persona_cdf, persona_param
 from huaxiang.generator.reference import (
     CITIES,
     EMAIL_DOMAINS,
@@ -143,9 +143,7 @@ def _draw_category_cdf(persona: np.ndarray, rng: np.random.Generator) -> np.ndar
 
 def _draw_choice(persona: np.ndarray, param: str, rng: np.random.Generator) -> np.ndarray:
     """One categorical draw per user from a persona's distribution (e.g. platforms)."""
-    cdf = np.cumsum(persona_param(param), axis=1)
-    cdf[:, -1] = 1.0
-    return (rng.random(len(persona))[:, None] >= cdf[persona]).sum(axis=1).astype(np.int8)
+    return (rng.random(len(persona))[:, None] >= persona_cdf(param)[persona]).sum(axis=1).astype(np.int8)
 
 
 def _draw_contacts(n: int, rng: np.random.Generator) -> tuple[pa.Array, pa.Array]:

@@ -153,17 +153,32 @@ def _event_offsets(
     return offset - offset[first][session_of]
 
 
-def simulate_day(
-    population: Population,
-    catalog: Catalog,
-    sampler: ProductSampler,
-    state: SimState,
-    clock: Clock,
-    day: int,
-    rng: np.random.Generator,
-) -> DayActivity:
-    """Simulate one day's visits; reviews of its orders are queued in `state.pending_reviews`."""
-    begin, end = clock.bounds(day)
+@dataclass
+class _Visits:
+    users: np.ndarray  # one visit (session) per visiting user
+    persona: np.ndarray
+    start_us: np.ndarray
+    platform: np.ndarray
+    buys: np.ndarray  # indices of the visits that end in an order
+
+
+@dataclass
+class _Funnel:
+    session_of: np.ndarray  # visit index of each event, events grouped by visit in step order
+    first: np.ndarray  # index of each visit's first event
+    last: np.ndarray  # index of each visit's last event
+    n_browse: np.ndarray
+    event_type: np.ndarray
+    product: np.ndarray  # -1 for searches
+    query: np.ndarray  # -1 unless a search
+    offset_us: np.ndarray  # time since the visit started
+
+
+def _draw_visits(
+    population: Population, state: SimState, clock: Clock, day: int, rng: np.random.Generator
+) -> _Visits:
+    """Who visits, when (local hour profile), on which platform, and whether the visit ends in an order."""
+    begin, _ = clock.bounds(day)
     newcomer = (population.land_day == day) & (population.registered_us >= begin)
     present = state.alive & (population.land_day <= day)
     visit_draw = rng.random(population.size) < visit_probability(population, clock, day)
@@ -171,29 +186,37 @@ def simulate_day(
     persona = population.persona[users]
     n = len(users)
 
-    # When the visit starts (local hour profile), and on which platform.
     hour = _choose(persona_cdf("hours")[persona], rng)
     start = clock.at_fraction(day, (hour + rng.random(n)) / 24)
     first_delay = rng.integers(*FIRST_VISIT_DELAY_S, n) * US_PER_SECOND
     start = np.where(newcomer[users], population.registered_us[users] + first_delay, start)
     usual = rng.random(n) < MAIN_PLATFORM_SHARE
-    platform = np.where(
-        usual, population.main_platform[users], _choose(persona_cdf("platforms")[persona], rng)
-    )
+    other = _choose(persona_cdf("platforms")[persona], rng)
+    platform = np.where(usual, population.main_platform[users], other)
 
-    # Does the visit end in an order? A running campaign treatment lifts the chance.
+    # A running campaign treatment lifts the chance that the visit ends in an order.
     treated = (start > state.window_from_us[users]) & (start <= state.window_to_us[users])
     multiplier = np.where(treated, state.window_multiplier[users], 1.0)
     buys = np.flatnonzero(rng.random(n) < np.minimum(population.buy_rate[users] * multiplier, 1.0))
-    line_order, line_product, quantity = _order_lines(population, users[buys], catalog, sampler, rng)
-    lines_per_order = np.bincount(line_order, minlength=len(buys))
-    line_start = np.cumsum(lines_per_order) - lines_per_order
+    return _Visits(users, persona, start, platform, buys)
 
-    # Events: browse steps, then per order line an add_to_cart and, at checkout, a purchase.
-    mean_browse = persona_param("events_per_session")[persona]
-    n_browse = 1 + np.minimum(rng.poisson(mean_browse - 1), MAX_BROWSE_EVENTS - 1)
+
+def _funnel(
+    visits: _Visits,
+    lines_per_order: np.ndarray,
+    line_product: np.ndarray,
+    population: Population,
+    catalog: Catalog,
+    sampler: ProductSampler,
+    rng: np.random.Generator,
+) -> _Funnel:
+    """Events of each visit: browse steps, then per order line an add_to_cart and, at checkout, a purchase."""
+    n = len(visits.users)
+    n_browse = 1 + np.minimum(
+        rng.poisson(persona_param("events_per_session")[visits.persona] - 1), MAX_BROWSE_EVENTS - 1
+    )
     n_lines = np.zeros(n, np.int64)
-    n_lines[buys] = lines_per_order
+    n_lines[visits.buys] = lines_per_order
     n_events = n_browse + 2 * n_lines
     session_of = np.repeat(np.arange(n), n_events)
     first = np.cumsum(n_events) - n_events
@@ -204,87 +227,118 @@ def simulate_day(
     is_purchase = ~is_browse & ~is_cart
     checkout = is_purchase & (step == n_lines[session_of])
 
-    event_persona = persona[session_of]
+    event_persona = visits.persona[session_of]
     browse_type = _choose(persona_cdf("browse_mix")[event_persona], rng)
     opens_with_search = rng.random(len(session_of)) < persona_param("first_search")[event_persona]
     browse_type = np.where(position == 0, np.where(opens_with_search, SEARCH, VIEW), browse_type)
     event_type = np.select([is_browse, is_cart], [browse_type, ADD_TO_CART], PURCHASE)
 
     product = np.empty(len(session_of), np.int64)
-    product[is_browse] = _draw_products(population, users[session_of[is_browse]], sampler, rng)
+    product[is_browse] = _draw_products(population, visits.users[session_of[is_browse]], sampler, rng)
+    order_of_visit = np.full(n, -1)
+    order_of_visit[visits.buys] = np.arange(len(visits.buys))
+    line_start = np.cumsum(lines_per_order) - lines_per_order
     in_order = ~is_browse
-    order_of_session = np.full(n, -1)
-    order_of_session[buys] = np.arange(len(buys))
-    line_index = np.where(is_cart, step, step - n_lines[session_of])[in_order]
-    product[in_order] = line_product[line_start[order_of_session[session_of[in_order]]] + line_index]
+    line_step = np.where(is_cart, step, step - n_lines[session_of])[in_order]
+    product[in_order] = line_product[line_start[order_of_visit[session_of[in_order]]] + line_step]
     is_search = event_type == SEARCH
     l2 = catalog.l2[product[is_search]]
     query = np.full(len(session_of), -1)
     query[is_search] = QUERY_OFFSET[l2] + (rng.random(len(l2)) * QUERY_COUNT[l2]).astype(np.int64)
 
     offset = _event_offsets(first, session_of, checkout, is_purchase, rng)
-    duration = offset[first + n_events - 1]
-    # Keep the whole visit inside its business day (it lands in one partition).
-    start = np.maximum(np.minimum(start, end - 1 - duration), begin)
-    occurred = start[session_of] + offset
-
-    # Orders: one per buying visit, placed at checkout.
-    order_persona = persona[buys]
-    ordered = occurred[first[buys] + n_browse[buys] + lines_per_order]
-    line_cents = quantity * catalog.price_cents[line_product]
-    gross = np.rint(np.bincount(line_order, weights=line_cents, minlength=len(buys))).astype(np.int64)
-    uses_coupon = rng.random(len(buys)) < persona_param("coupon_rate")[order_persona]
-    coupon, discount = _coupons(gross, uses_coupon)
-    status_draw = rng.random(len(buys))
-    cancel = persona_param("cancel_rate")[order_persona]
-    status = np.select(
-        [status_draw < cancel, status_draw < cancel + persona_param("refund_rate")[order_persona]],
-        [CANCELLED, REFUNDED],
-        PAID,
+    last = first + n_events - 1
+    return _Funnel(
+        session_of, first, last, n_browse, event_type, np.where(is_search, -1, product), query, offset
     )
 
-    # Number sessions, events and orders in time order, so that ids sort like time.
+
+def _checkout(
+    gross: np.ndarray, persona: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coupon, discount and final status of each order."""
+    uses_coupon = rng.random(len(persona)) < persona_param("coupon_rate")[persona]
+    coupon, discount = _coupons(gross, uses_coupon)
+    draw = rng.random(len(persona))
+    cancel = persona_param("cancel_rate")[persona]
+    refund = persona_param("refund_rate")[persona]
+    status = np.select([draw < cancel, draw < cancel + refund], [CANCELLED, REFUNDED], PAID)
+    return coupon, discount, status
+
+
+def simulate_day(
+    population: Population,
+    catalog: Catalog,
+    sampler: ProductSampler,
+    state: SimState,
+    clock: Clock,
+    day: int,
+    rng: np.random.Generator,
+) -> DayActivity:
+    """Simulate one day's visits, their events and orders; ids are numbered in time order."""
+    visits = _draw_visits(population, state, clock, day, rng)
+    buyers = visits.users[visits.buys]
+    line_order, line_product, quantity = _order_lines(population, buyers, catalog, sampler, rng)
+    lines_per_order = np.bincount(line_order, minlength=len(buyers))
+    funnel = _funnel(visits, lines_per_order, line_product, population, catalog, sampler, rng)
+
+    # Keep each whole visit inside its business day, so that it lands in one partition.
+    begin, end = clock.bounds(day)
+    duration = funnel.offset_us[funnel.last]
+    start = np.maximum(np.minimum(visits.start_us, end - 1 - duration), begin)
+    occurred = start[funnel.session_of] + funnel.offset_us
+
+    # One order per buying visit, placed at the first purchase event (checkout).
+    ordered = occurred[funnel.first[visits.buys] + funnel.n_browse[visits.buys] + lines_per_order]
+    line_cents = quantity * catalog.price_cents[line_product]
+    gross = np.rint(np.bincount(line_order, weights=line_cents, minlength=len(buyers))).astype(np.int64)
+    order_persona = visits.persona[visits.buys]
+    coupon, discount, status = _checkout(gross, order_persona, rng)
+
+    # Number visits, events and orders in time order, so that ids sort like time.
     session_number = _number_in_order(start, state.next_session)
-    state.next_session += n
+    state.next_session += len(start)
     by_time = np.argsort(occurred, kind="stable")
     event_number = state.next_event + np.arange(len(by_time))
     state.next_event += len(by_time)
     order_number = _number_in_order(ordered, state.next_order)
-    state.next_order += len(buys)
+    state.next_order += len(buyers)
     by_order = np.argsort(order_number, kind="stable")
-    line_sorted = np.lexsort((line_product, order_number[line_order]))
+    by_line = np.lexsort((line_product, order_number[line_order]))
+    session_of = funnel.session_of[by_time]
+    first_line = np.cumsum(lines_per_order) - lines_per_order
 
     return DayActivity(
         events={
             "number": event_number,
-            "user": users[session_of][by_time],
-            "session": session_number[session_of][by_time],
-            "type": event_type[by_time],
-            "product": np.where(is_search, -1, product)[by_time],
-            "query": query[by_time],
-            "platform": platform[session_of][by_time],
+            "user": visits.users[session_of],
+            "session": session_number[session_of],
+            "type": funnel.event_type[by_time],
+            "product": funnel.product[by_time],
+            "query": funnel.query[by_time],
+            "platform": visits.platform[session_of],
             "occurred_us": occurred[by_time],
         },
         orders={
             "number": order_number[by_order],
-            "user": users[buys][by_order],
+            "user": buyers[by_order],
             "persona": order_persona[by_order],
             "ordered_us": ordered[by_order],
             "status": status[by_order],
-            "platform": platform[buys][by_order],
+            "platform": visits.platform[visits.buys][by_order],
             "coupon": coupon[by_order],
             "gross_cents": gross[by_order],
             "discount_cents": discount[by_order],
-            "first_product": line_product[line_start][by_order],
+            "first_product": line_product[first_line][by_order],
         },
         items={
-            "order": order_number[line_order][line_sorted],
-            "product": line_product[line_sorted],
-            "quantity": quantity[line_sorted],
-            "unit_cents": catalog.price_cents[line_product][line_sorted],
-            "ordered_us": ordered[line_order][line_sorted],
+            "order": order_number[line_order][by_line],
+            "product": line_product[by_line],
+            "quantity": quantity[by_line],
+            "unit_cents": catalog.price_cents[line_product][by_line],
+            "ordered_us": ordered[line_order][by_line],
         },
-        paid_users=np.unique(users[buys][status == PAID]),
+        paid_users=np.unique(buyers[status == PAID]),
     )
 
 
