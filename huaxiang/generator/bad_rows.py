@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 from huaxiang.contract import RAW_TABLES
 from huaxiang.generator.clock import US_PER_DAY
 from huaxiang.generator.columns import pick, strings
-from huaxiang.generator.ids import EVENT_WIDTH, ORDER_WIDTH, REVIEW_WIDTH, SEND_WIDTH, top_down_numbers
+from huaxiang.generator.ids import (
+    EVENT_WIDTH,
+    ORDER_WIDTH,
+    REVIEW_WIDTH,
+    SEND_WIDTH,
+    format_ids,
+    top_down_numbers,
+)
 
 REJECT_REASONS: tuple[str, ...] = (
     "null_key",
@@ -39,6 +46,12 @@ FAULTS: dict[str, tuple[str, ...]] = {
 }
 TEXT_COLUMN = {"events": "search_query", "products": "title", "reviews": "review_text"}
 ID_PREFIX = {"events": "E", "orders": "O", "products": "P", "reviews": "R", "campaign_sends": "CS"}
+ID_WIDTH = {
+    "events": EVENT_WIDTH,
+    "orders": ORDER_WIDTH,
+    "reviews": REVIEW_WIDTH,
+    "campaign_sends": SEND_WIDTH,
+}
 FUTURE_SHIFT_DAYS = 400
 # C0 control characters a broken export leaves behind (NUL .. BS).
 CONTROL_CHARS = strings([chr(code) for code in range(0x00, 0x09)])
@@ -101,19 +114,11 @@ class BadRowInjector:
 
     def _fresh(self, name: str, rows: pa.Table) -> pa.Table:
         """The rows under new keys that no clean row will ever use."""
-        width = {
-            "events": EVENT_WIDTH,
-            "orders": ORDER_WIDTH,
-            "reviews": REVIEW_WIDTH,
-            "campaign_sends": SEND_WIDTH,
-        }
-        width["products"] = self.product_id_width
+        width = self.product_id_width if name == "products" else ID_WIDTH[name]
         used = self._fresh_used.get(name, 0)
         self._fresh_used[name] = used + rows.num_rows
-        numbers = top_down_numbers(width[name], used, rows.num_rows)
-        digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width[name], "0")
-        key = RAW_TABLES[name].key[0]
-        return _replace(rows, key, pc.binary_join_element_wise(ID_PREFIX[name], digits, ""))
+        keys = format_ids(ID_PREFIX[name], top_down_numbers(width, used, rows.num_rows), width)
+        return _replace(rows, RAW_TABLES[name].key[0], keys)
 
     def _null_key(
         self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array
@@ -140,12 +145,8 @@ class BadRowInjector:
     ) -> pa.Table:
         """Users 'U9...' one digit longer than real ids, so they can never exist."""
         rows = self._fresh(name, self._sample(table, count, rng))
-        digits = pc.utf8_lpad(
-            pc.cast(pa.array(rng.integers(0, 10**self.user_id_width, rows.num_rows)), pa.string()),
-            self.user_id_width,
-            "0",
-        )
-        return _replace(rows, "user_id", pc.binary_join_element_wise("U9", digits, ""))
+        users = rng.integers(0, 10**self.user_id_width, rows.num_rows)
+        return _replace(rows, "user_id", format_ids("U9", users, self.user_id_width))
 
     def _future_timestamp(
         self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array

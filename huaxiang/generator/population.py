@@ -173,6 +173,28 @@ def _draw_birth_days(persona: np.ndarray, start: date, rng: np.random.Generator)
     return (start - EPOCH).days - days_before
 
 
+def _draw_updates(
+    land_day: np.ndarray,
+    consent: np.ndarray,
+    city: np.ndarray,
+    days: int,
+    clock: Clock,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A few users change consent or city once, on a landed day after their first row."""
+    n = len(land_day)
+    has_update = (land_day < days - 1) & (rng.random(n) < UPDATE_SHARE)
+    update_day = np.where(has_update, rng.integers(land_day + 1, np.maximum(land_day + 2, days)), -1)
+    safe_day = np.maximum(update_day, 0)
+    day_len = clock.day_start_us[safe_day + 1] - clock.day_start_us[safe_day]
+    update_us = clock.day_start_us[safe_day] + ((0.02 + 0.96 * rng.random(n)) * day_len).astype(np.int64)
+    flips = rng.random(n) < CONSENT_FLIP_SHARE
+    moved_city = (city + 1 + rng.integers(0, len(CITIES) - 1, n)) % len(CITIES)
+    consent_after = np.where(has_update & flips, ~consent, consent)
+    city_after = np.where(has_update & ~flips, moved_city, city)
+    return update_day, update_us, consent_after, city_after
+
+
 def build_population(users: int, days: int, clock: Clock, rng: np.random.Generator) -> Population:
     n_new = round(users * NEW_USER_SHARE)
     n_existing = users - n_new
@@ -198,14 +220,9 @@ def build_population(users: int, days: int, clock: Clock, rng: np.random.Generat
     consent = rng.random(users) < persona_param("consent_rate")[persona]
     phones, emails = _draw_contacts(users, rng)
 
-    can_update = land_day < days - 1
-    has_update = can_update & (rng.random(users) < UPDATE_SHARE)
-    update_day = np.where(has_update, rng.integers(land_day + 1, np.maximum(land_day + 2, days)), -1)
-    safe_day = np.maximum(update_day, 0)
-    day_len = clock.day_start_us[safe_day + 1] - clock.day_start_us[safe_day]
-    update_us = clock.day_start_us[safe_day] + ((0.02 + 0.96 * rng.random(users)) * day_len).astype(np.int64)
-    flips = rng.random(users) < CONSENT_FLIP_SHARE
-    moved_city = (city + 1 + rng.integers(0, len(CITIES) - 1, users)) % len(CITIES)
+    update_day, update_us, consent_after, city_after = _draw_updates(
+        land_day, consent, city, days, clock, rng
+    )
 
     width = width_for(users, 7)
     return Population(
@@ -229,6 +246,6 @@ def build_population(users: int, days: int, clock: Clock, rng: np.random.Generat
         consent=consent,
         update_day=update_day,
         update_us=update_us,
-        consent_after=np.where(has_update & flips, ~consent, consent),
-        city_after=np.where(has_update & ~flips, moved_city, city),
+        consent_after=consent_after,
+        city_after=city_after,
     )
