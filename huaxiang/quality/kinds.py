@@ -223,19 +223,30 @@ def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
     table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
     key = [quote_identifier(c, "key") for c in _column_list(o["key"], "key")]
     complete = " and ".join(f"{c} is not null" for c in key)
-    distinct = key[0] if len(key) == 1 else f"({', '.join(key)})"
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
+    # Group by (day, key) and count the surplus: much faster in DuckDB than count(distinct) with a
+    # filter, and it handles composite keys. Rows with an incomplete key are the nulls frame's job.
     sql = f"""
+        with per_key as (
+            select {pc} as day, count(*) as copies
+            from {table}
+            where {_window_filter(pc)} and {complete}
+            group by {pc}, {", ".join(key)}
+        ),
+        surplus as (
+            select day, sum(copies) - count(*) as duplicate_rows from per_key group by day
+        ),
+        totals as (
+            select {pc} as day, count(*) as rows from {table} where {_window_filter(pc)} group by 1
+        )
         select
-            {pc} as day,
-            count(*) as rows,
-            count(*) filter (where {complete}) - count(distinct {distinct}) filter (where {complete})
-                as duplicate_rows,
-            {_judged_share("duplicate_rows", "count(*)", min_rows)} as duplicate_share
-        from {table}
-        where {_window_filter(pc)}
-        group by 1
-        order by 1
+            day,
+            rows,
+            coalesce(duplicate_rows, 0) as duplicate_rows,
+            {_judged_share("coalesce(duplicate_rows, 0)", "rows", min_rows)} as duplicate_share
+        from totals
+        left join surplus using (day)
+        order by day
     """
     return FrameQuery(
         sql=sql,
@@ -250,22 +261,38 @@ def _freshness(o: Mapping[str, Any]) -> FrameQuery:
     table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
     ts = quote_identifier(o["timestamp_column"], "timestamp_column")
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
+    # Each business day's bounds are converted to UTC once; rows are compared as instants (a
+    # per-row timezone conversion costs ~10x more on large tables). The column must hold instants
+    # (TIMESTAMP WITH TIME ZONE), as the raw contract's timestamps do.
     sql = f"""
-        with stamped as (
-            select {pc} as day, timezone($tz, {ts}) as local_at
-            from {table}
-            where {_window_filter(pc)}
+        with days as (
+            select
+                cast(range as date) as day,
+                timezone($tz, range) as day_start,
+                timezone($tz, range + interval 1 day) as day_end
+            from range($start::date, $end::date + 1, interval 1 day)
+        ),
+        per_day as (
+            select
+                d.day,
+                any_value(d.day_end) as day_end,
+                count(*) as rows,
+                max(t.{ts}) filter (where t.{ts} >= d.day_start and t.{ts} < d.day_end) as last_instant,
+                count(*) filter (where t.{ts} < d.day_start or t.{ts} >= d.day_end) as off_day_rows
+            from {table} as t
+            join days as d on t.{pc} = d.day
+            where t.{_window_filter(pc)}
+            group by d.day
         )
         select
             day,
-            count(*) as rows,
-            max(local_at) filter (where cast(local_at as date) = day) as last_at,
-            case when count(*) >= {min_rows}
-                 then date_diff('second', last_at, day + interval 1 day) / 3600.0 end as gap_hours,
-            count(*) filter (where cast(local_at as date) <> day) as off_day_rows,
-            {_judged_share("off_day_rows", "count(*)", min_rows)} as off_day_share
-        from stamped
-        group by day
+            rows,
+            timezone($tz, last_instant) as last_at,
+            case when rows >= {min_rows}
+                 then date_diff('second', last_instant, day_end) / 3600.0 end as gap_hours,
+            off_day_rows,
+            {_judged_share("off_day_rows", "rows", min_rows)} as off_day_share
+        from per_day
         order by day
     """
     return FrameQuery(
