@@ -1,0 +1,102 @@
+"""What an ingest did: rows read, left out, rejected, merged and landed per table, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """read = filtered + rejected + merged + landed, per contract table."""
+
+    table: str
+    source: str | None  # the primary source; None for a table the mapping leaves empty
+    read: int = 0
+    filtered: int = 0  # left out by the table's `where` (e.g. non-purchase events for orders)
+    rejected: int = 0  # cannot be represented in the contract; see the rejects file
+    merged: int = 0  # folded into another row with the same key (`merge` / `aggregate`)
+    landed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected_fraction(self) -> float:
+        return self.rejected / self.read if self.read else 0.0
+
+
+@dataclass(frozen=True)
+class SourceCounts:
+    source: str
+    files: int
+    rows: int
+    malformed: int  # lines that are not rows (wrong field count, broken quoting or encoding)
+    unusable: int  # rows with a parse failure or matching a `reject` rule
+
+
+@dataclass
+class IngestReport:
+    mapping_name: str
+    mapping_path: Path
+    source_dir: Path
+    landing_dir: Path
+    business_timezone: str
+    source_timezone: str
+    sources: list[SourceCounts]
+    tables: list[TableCounts]
+    days: list[date]
+    rejects_dir: Path
+    written: bool = False
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def success(self) -> bool:
+        return self.written and not self.problems
+
+    def counts(self, table: str) -> TableCounts:
+        return next(counts for counts in self.tables if counts.table == table)
+
+    def render(self) -> str:
+        lines = [
+            f"Ingest '{self.mapping_name}' ({self.mapping_path}) from {self.source_dir} in {self.seconds:.1f}s",
+            self._days_line(),
+            "",
+            f"{'table':<16}{'from':<14}{'read':>12}{'filtered':>10}{'rejected':>10}{'merged':>10}{'landed':>12}",
+        ]
+        for counts in self.tables:
+            if counts.source is None:
+                lines.append(f"{counts.table:<16}{'-':<14}{'-':>12}{'-':>10}{'-':>10}{'-':>10}{0:>12,}  (not in source)")
+                continue
+            lines.append(
+                f"{counts.table:<16}{counts.source:<14}{counts.read:>12,}{counts.filtered:>10,}"
+                f"{counts.rejected:>10,}{counts.merged:>10,}{counts.landed:>12,}"
+            )
+        reasons = [
+            f"  {counts.table}: " + ", ".join(f"{reason} {n:,}" for reason, n in counts.reasons.items())
+            for counts in self.tables
+            if counts.reasons
+        ]
+        if reasons:
+            lines += ["", f"Rejected rows by reason (files with line numbers in {self.rejects_dir}):", *reasons]
+        lines += ["", "Sources: " + "; ".join(self._source_text(source) for source in self.sources)]
+        lines += [f"Note: {note}" for note in self.notes]
+        lines += [f"PROBLEM: {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+    def _days_line(self) -> str:
+        where = f"into {self.landing_dir}" if self.written else "— nothing landed"
+        zones = f"business timezone {self.business_timezone}; naive source times read as {self.source_timezone}"
+        if not self.days:
+            return f"No day to land ({zones}) {where}"
+        return f"{len(self.days)} day(s) {self.days[0]} .. {self.days[-1]} ({zones}) {where}"
+
+    @staticmethod
+    def _source_text(source: SourceCounts) -> str:
+        text = f"{source.source} {source.rows:,} rows in {source.files} file(s)"
+        if source.malformed:
+            text += f", {source.malformed:,} malformed line(s)"
+        if source.unusable:
+            text += f", {source.unusable:,} unusable row(s)"
+        return text
