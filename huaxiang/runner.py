@@ -6,9 +6,11 @@ its tags, every step sized to the range (raw loaders loop over days, dbt gets th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -46,6 +48,7 @@ class RunSummary:
     skipped_steps: list[str] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
     published: str | None = None
+    log: str | None = None
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
@@ -70,6 +73,8 @@ class RunSummary:
         if self.skipped_steps:
             lines.append(f"  skipped (upstream failed): {', '.join(sorted(self.skipped_steps))}")
         lines.append(f"Published snapshot: {self.published}" if self.published else "Nothing published.")
+        if self.log:
+            lines.append(f"Run log (dbt output): {self.log}")
         return "\n".join(lines)
 
 
@@ -123,7 +128,8 @@ class _StepProgress(threading.Thread):
                 record.dagster_event.event_type_value
             ]
             stamp = time.strftime("%H:%M:%S", time.localtime(record.timestamp))
-            print(f"  {stamp} {marker} {record.step_key}", flush=True)
+            # The real stdout: the run's own output (dbt's log lines) is redirected to the run log.
+            print(f"  {stamp} {marker} {record.step_key}", file=sys.__stdout__, flush=True)
 
 
 def run_pipeline(
@@ -159,10 +165,13 @@ def run_pipeline(
         if reporter:
             print(f"Running {len(days)} day(s) {days[0]} .. {days[-1]} (run {run_id[:8]}) …", flush=True)
             reporter.start()
+        log_path = settings.home / "logs" / f"run-{run_id}.log"
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            result = job.execute_in_process(
-                instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
-            )
+            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+                result = job.execute_in_process(
+                    instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
+                )
         finally:
             if reporter:
                 reporter.done.set()
@@ -173,6 +182,7 @@ def run_pipeline(
             last_day=days[-1],
             success=result.success,
             seconds=time.monotonic() - started,
+            log=str(log_path),
         )
         _collect(result, summary)
     _collect_published(settings, run_id, summary)

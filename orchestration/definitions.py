@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.publish import build_publish_asset
@@ -41,6 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
                 project_dir=str(DBT_PROJECT_DIR),
                 profiles_dir=str(DBT_PROJECT_DIR),
                 target=settings.dbt_target,
+                dbt_executable=dbt_executable(),
             ),
         },
     )

@@ -62,12 +62,13 @@ def test_published_snapshot_matches_marts(small_home: Settings, small_run) -> No
 
 def test_relanding_a_day_is_idempotent(small_home: Settings, small_run) -> None:
     """Materializing a raw partition again replaces it: same count, same checksum."""
-    from orchestration.definitions import build_definitions
+    from orchestration.assets.sources import build_raw_asset
+    from orchestration.partitions import daily_partitions
+    from orchestration.resources import WarehouseResource
 
-    definitions = build_definitions(small_home)
     day = landed_days(small_home.landing_dir)[2].isoformat()
-    events = definitions.resolve_assets_def(dg.AssetKey(["raw", "events"]))
-    warehouse = definitions.resources["warehouse"]
+    events = build_raw_asset(RAW_TABLES["events"], daily_partitions(small_home))
+    warehouse = WarehouseResource.from_settings(small_home)
 
     def fingerprint() -> tuple:
         with duckdb.connect(str(small_home.warehouse_path), read_only=True) as conn:

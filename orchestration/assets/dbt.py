@@ -1,8 +1,6 @@
 """dbt models as Dagster assets: one `@dbt_assets` step per layer, so a failed gate on one layer
 stops the next (a blocking check only stops *other* steps)."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass

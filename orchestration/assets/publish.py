@@ -1,7 +1,5 @@
 """The published snapshot BI tools read: built only when every upstream gate passed."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from huaxiang.publish import MARTS_SCHEMA, publish_marts

@@ -1,7 +1,5 @@
 """Raw landing: one daily-partitioned asset per contract table, loading `landing/` into `raw.<table>`."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from huaxiang.contract import RAW_TABLES, RawTable
