@@ -152,6 +152,38 @@ def test_without_partitions_the_latest_landed_day_is_checked(warehouse: Path, su
     assert (window.start, window.end, window.source) == (ALL_DAYS[-1], ALL_DAYS[-1], "latest landed day")
 
 
+def test_a_free_sql_frame_and_a_warning_suite(warehouse: Path, tmp_path: Path) -> None:
+    """The `sql` kind, as later layers will use it, and `blocking: false` → a WARN check."""
+    from orchestration.checks import build_suite_checks
+
+    (tmp_path / "raw__orders.yml").write_text(
+        """
+asset: raw/orders
+description: One row per order id among paid orders (a warning only).
+blocking: false
+frames:
+  grain:
+    kind: sql
+    columns: [day, rows, orders]
+    index: [day]
+    sql: >
+      select _partition_date as day, count(*) as rows, count(distinct order_id) as orders
+      from raw.orders
+      where _partition_date between {start} and {end} and status = 'paid' and order_id is not null
+      group by 1
+    expectations:
+      - type: expect_column_pair_values_to_be_equal
+        kwargs: {column_A: rows, column_B: orders, mostly: 0.5}
+""",
+        encoding="utf-8",
+    )
+    (suite,) = discover_suites(tmp_path)
+    assert validate(warehouse, suite, Window(ALL_DAYS[0], ALL_DAYS[-1], "test")).passed
+    (check,) = build_suite_checks({dg.AssetKey(["raw", "orders"]): None}, suites_dir=tmp_path)
+    (spec,) = check.check_specs
+    assert not spec.blocking and spec.name == "raw__orders"
+
+
 # --- Dagster wiring ----------------------------------------------------------------------------
 
 

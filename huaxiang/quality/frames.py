@@ -86,7 +86,7 @@ def latest_day(conn: duckdb.DuckDBPyConnection, table: str, partition_column: st
     sql = f"select max({quote_identifier(partition_column, 'partition_column')}) from {quote_table(table)}"
     try:
         value = conn.execute(sql).fetchone()[0]
-    except duckdb.CatalogException:
+    except (duckdb.CatalogException, duckdb.BinderException):  # no such table or column
         return None
     return value if isinstance(value, date) else None
 
