@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ import duckdb
 import pytest
 
 from huaxiang.contract import RAW_TABLES
+from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR
 from huaxiang.warehouse import connect, load_partition
 from tests.dbt_fixtures import (
@@ -36,7 +36,6 @@ from tests.dbt_fixtures import (
     event,
 )
 
-DBT = str(Path(sys.executable).parent / "dbt")
 PII_SALT = "test-salt"
 DIMENSIONS = ("users", "products", "campaigns")
 
@@ -51,7 +50,7 @@ def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess
         "HUAXIANG_PII_SALT": PII_SALT,
     }
     command = [
-        DBT,
+        dbt_executable(),
         *args,
         "--project-dir",
         str(DBT_PROJECT_DIR),
