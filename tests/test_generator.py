@@ -81,6 +81,18 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path: Pat
     assert all(first[name] != other[name] for name in first if "events" in name or "orders" in name)
 
 
+def test_bad_rows_are_appended_and_leave_the_clean_rows_untouched(tmp_path: Path) -> None:
+    config = GeneratorConfig(users=400, days=8, seed=2)
+    clean = _generate(tmp_path / "clean", config)
+    dirty = _generate(tmp_path / "dirty", replace(config, bad_rate=0.05))
+    for name in RAW_TABLES:
+        for path in sorted((clean.landing / name).glob("date=*/part-0.parquet")):
+            expected = pq.read_table(path)
+            landed = pq.read_table(dirty.landing / path.relative_to(clean.landing))
+            assert landed.slice(0, expected.num_rows).equals(expected), path
+    assert sum(dirty.report.rows_per_table.values()) > sum(clean.report.rows_per_table.values())
+
+
 def test_every_table_lands_every_day_in_the_contract_schema(clean: Run) -> None:
     for name, spec in RAW_TABLES.items():
         files = sorted((clean.landing / name).glob("date=*/part-0.parquet"))

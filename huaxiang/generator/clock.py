@@ -31,10 +31,6 @@ class Clock:
         ]
         return cls(start, np.array(starts, dtype=np.int64))
 
-    @property
-    def n_days(self) -> int:
-        return len(self.day_start_us) - 1
-
     def date(self, day: int) -> date:
         return self.start + timedelta(days=day)
 
@@ -48,7 +44,7 @@ class Clock:
         return begin + (np.asarray(fraction) * (end - begin)).astype(np.int64)
 
     def day_of(self, ts_us: np.ndarray) -> np.ndarray:
-        """Day index of UTC micros; -1 before the calendar, n_days after it."""
+        """Day index of UTC micros; -1 before the calendar, the number of days after it."""
         return np.searchsorted(self.day_start_us, ts_us, side="right") - 1
 
     def weekday_factor(self, day: int) -> float:
