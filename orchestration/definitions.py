@@ -10,6 +10,7 @@ from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.sources import build_raw_assets
+from orchestration.checks import build_suite_checks, partitions_by_key
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
@@ -31,8 +32,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         partitions_def=partitions,
         description="Everything: raw landing → staging → facts → marts → published snapshot.",
     )
+    all_assets = [*raw_assets, *dbt_layers, publish]
     return dg.Definitions(
-        assets=[*raw_assets, *dbt_layers, publish],
+        assets=all_assets,
+        asset_checks=build_suite_checks(partitions_by_key(all_assets)),
         jobs=[all_assets_job],
         schedules=[build_daily_schedule(all_assets_job)],
         sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir)],
