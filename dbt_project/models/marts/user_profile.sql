@@ -77,14 +77,14 @@ preferences as (
 
 profile as (
     select
-        cast(users_as_of.user_id as varchar) as user_id,
-        cast(users_as_of.gender as varchar) as gender,
+        users_as_of.user_id,
+        users_as_of.gender,
         cast({{ age_in_years('users_as_of.birth_date', 'users_as_of.as_of_date') }} as integer) as age,
-        cast(users_as_of.city as varchar) as city,
-        cast(users_as_of.province as varchar) as province,
-        cast(users_as_of.city_tier as integer) as city_tier,
-        cast(users_as_of.register_channel as varchar) as register_channel,
-        cast(users_as_of.marketing_consent as boolean) as marketing_consent,
+        users_as_of.city,
+        users_as_of.province,
+        users_as_of.city_tier,
+        users_as_of.register_channel,
+        users_as_of.marketing_consent,
         users_as_of.registered_at_utc as registered_at,
         cast({{ dbt.datediff('users_as_of.registered_date', 'users_as_of.as_of_date', 'day') }} as integer)
             as tenure_days,
@@ -104,8 +104,8 @@ profile as (
         cast(activity.coupon_orders_total as double) / nullif(activity.orders_total, 0) as coupon_order_share,
         cast(coalesce(activity.active_days_30d, 0) as bigint) as active_days_30d,
         cast(coalesce(activity.events_30d, 0) as bigint) as events_30d,
-        cast(preferences.preferred_platform as varchar) as preferred_platform,
-        cast(preferences.preferred_hour_slot as varchar) as preferred_hour_slot,
+        preferences.preferred_platform,
+        preferences.preferred_hour_slot,
         users_as_of.as_of_date as as_of
     from users_as_of
     left join activity on users_as_of.user_id = activity.user_id
