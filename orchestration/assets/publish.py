@@ -1,11 +1,16 @@
 """The published snapshot BI tools read: built only when every upstream gate passed."""
 
+import os
+
 import dagster as dg
 
-from huaxiang.publish import MARTS_SCHEMA, publish_marts
+from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
 from orchestration.resources import WarehouseResource
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts_snapshot"])
+PII_CHECK = "no_pii"
+# Set to 1 to publish hashed contact columns (e.g. for activation tools matching on hashes).
+KEEP_CONTACT_HASHES_ENV = "HUAXIANG_PUBLISH_CONTACT_HASHES"
 
 
 def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
@@ -18,17 +23,51 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         kinds={"duckdb", "parquet"},
         owners=["team:data-platform"],
         description="Atomic read-only snapshot of the marts for BI tools: published/marts.duckdb, "
-        "published/parquet/<mart>.parquet and published/manifest.json, swapped in by rename.",
+        "published/parquet/<mart>.parquet and published/manifest.json, swapped in by rename. "
+        "Contact columns are left out; a snapshot with phone numbers or e-mail addresses is never swapped in.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                PII_CHECK,
+                asset=PUBLISHED_KEY,
+                blocking=True,
+                description="No text column of the snapshot holds a phone number or e-mail address.",
+            )
+        ],
     )
-    def marts_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        # Reads the warehouse only; no writer pool needed, and readers of the old snapshot are unaffected.
-        snapshot = publish_marts(warehouse.path, warehouse.published_dir, tables, run_id=context.run_id, as_of=None)
-        return dg.MaterializeResult(
+    def marts_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+        # Reads the warehouse only (no writer pool); readers of the previous snapshot are unaffected.
+        clean_leftovers(warehouse.published_dir)
+        staged = build_snapshot(
+            warehouse.path,
+            warehouse.published_dir,
+            tables,
+            run_id=context.run_id,
+            keep_contact_hashes=os.environ.get(KEEP_CONTACT_HASHES_ENV) == "1",
+        )
+        findings = scan_for_pii(staged)
+        pii_result = dg.AssetCheckResult(
+            check_name=PII_CHECK,
+            passed=not findings,
+            description="; ".join(f"{f.table}.{f.column}: {f.rows} {f.pattern}-like value(s)" for f in findings)
+            or None,
+            metadata={"findings": dg.MetadataValue.json([f.__dict__ for f in findings])},
+        )
+        if findings:
+            discard(staged)
+            yield pii_result
+            raise dg.Failure(
+                description=f"Not published: personal data in the snapshot ({pii_result.description}). "
+                "The previous snapshot stays in place."
+            )
+        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id)
+        yield dg.MaterializeResult(
             metadata={
-                "path": dg.MetadataValue.path(str(snapshot.path)),
-                "row_counts": dg.MetadataValue.json(snapshot.row_counts),
-                "dagster/row_count": sum(snapshot.row_counts.values()),
-            }
+                "path": dg.MetadataValue.path(str(warehouse.published_dir)),
+                "row_counts": dg.MetadataValue.json(manifest["row_counts"]),
+                "dropped_columns": dg.MetadataValue.json(manifest["dropped_columns"]),
+                "dagster/row_count": sum(manifest["row_counts"].values()),
+            },
+            check_results=[pii_result],
         )
 
     return marts_snapshot
