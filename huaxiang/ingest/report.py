@@ -60,14 +60,18 @@ class IngestReport:
 
     def render(self) -> str:
         lines = [
-            f"Ingest '{self.mapping_name}' ({self.mapping_path}) from {self.source_dir} in {self.seconds:.1f}s",
+            f"Ingest '{self.mapping_name}' ({self.mapping_path}) from {self.source_dir} "
+            f"in {self.seconds:.1f}s",
             self._days_line(),
             "",
             f"{'table':<16}{'from':<14}{'read':>12}{'filtered':>10}{'rejected':>10}{'merged':>10}{'landed':>12}",
         ]
         for counts in self.tables:
             if counts.source is None:
-                lines.append(f"{counts.table:<16}{'-':<14}{'-':>12}{'-':>10}{'-':>10}{'-':>10}{0:>12,}  (not in source)")
+                lines.append(
+                    f"{counts.table:<16}{'-':<14}{'-':>12}{'-':>10}{'-':>10}{'-':>10}{0:>12,}"
+                    "  (not in source)"
+                )
                 continue
             lines.append(
                 f"{counts.table:<16}{counts.source:<14}{counts.read:>12,}{counts.filtered:>10,}"
@@ -79,7 +83,11 @@ class IngestReport:
             if counts.reasons
         ]
         if reasons:
-            lines += ["", f"Rejected rows by reason (files with line numbers in {self.rejects_dir}):", *reasons]
+            lines += [
+                "",
+                f"Rejected rows by reason (files with line numbers in {self.rejects_dir}):",
+                *reasons,
+            ]
         lines += ["", "Sources: " + "; ".join(self._source_text(source) for source in self.sources)]
         lines += [f"Note: {note}" for note in self.notes]
         lines += [f"PROBLEM: {problem}" for problem in self.problems]
@@ -87,7 +95,9 @@ class IngestReport:
 
     def _days_line(self) -> str:
         where = f"into {self.landing_dir}" if self.written else "— nothing landed"
-        zones = f"business timezone {self.business_timezone}; naive source times read as {self.source_timezone}"
+        zones = (
+            f"business timezone {self.business_timezone}; naive source times read as {self.source_timezone}"
+        )
         if not self.days:
             return f"No day to land ({zones}) {where}"
         return f"{len(self.days)} day(s) {self.days[0]} .. {self.days[-1]} ({zones}) {where}"

@@ -36,7 +36,7 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         "--mapping",
         required=True,
         type=Path,
-        help="mapping file describing the source (examples in mappings/, guide in docs/bring-your-own-data.md)",
+        help="mapping file describing the source (examples: mappings/; guide: docs/bring-your-own-data.md)",
     )
     parser.add_argument(
         "--source",
@@ -53,7 +53,9 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.success else 1
 
 
-def ingest(mapping_path: Path, source_dir: Path | None, settings: Settings, progress: bool = True) -> IngestReport:
+def ingest(
+    mapping_path: Path, source_dir: Path | None, settings: Settings, progress: bool = True
+) -> IngestReport:
     started = time.monotonic()
     mapping = load_mapping(mapping_path)
     folder = _source_folder(mapping, mapping_path, source_dir)
@@ -67,7 +69,10 @@ def ingest(mapping_path: Path, source_dir: Path | None, settings: Settings, prog
             for name, spec in mapping.sources.items()
         ]
         _create_views(con, mapping, mapping_path)
-        plans = [plan_table(con, mapping_path, table, spec, source_timezone) for table, spec in mapping.tables.items()]
+        plans = [
+            plan_table(con, mapping_path, table, spec, source_timezone)
+            for table, spec in mapping.tables.items()
+        ]
         loaded: dict[str, LoadedSource] = {}
         for source in prepared:
             _say(progress, f"reading {source.name} ({len(source.files)} file(s))")
@@ -161,7 +166,9 @@ def _build_tables(
 
 
 def _source_counts(con: duckdb.DuckDBPyConnection, source: LoadedSource) -> SourceCounts:
-    unusable = con.execute(f"SELECT count(*) FROM {ident(source.name)} WHERE _reject IS NOT NULL").fetchone()[0]
+    unusable = con.execute(f"SELECT count(*) FROM {ident(source.name)} WHERE _reject IS NOT NULL").fetchone()[
+        0
+    ]
     return SourceCounts(source.name, len(source.files), source.rows, source.malformed, unusable)
 
 
@@ -183,7 +190,8 @@ def _notes(report: IngestReport, settings: Settings, other_days: list) -> list[s
     empty = [counts.table for counts in report.tables if counts.source is None]
     if empty:
         notes.append(
-            f"{', '.join(empty)}: not in this source, landed as empty files; what is built on them stays empty"
+            f"{', '.join(empty)}: not in this source, landed as empty files; "
+            "what is built on them stays empty"
         )
     if report.days and report.days[0] < settings.partition_start:
         notes.append(
@@ -192,8 +200,9 @@ def _notes(report: IngestReport, settings: Settings, other_days: list) -> list[s
         )
     if other_days:
         notes.append(
-            f"the landing zone also holds {len(other_days)} other day(s) ({other_days[0]} .. {other_days[-1]}) "
-            "this ingest did not write; remove them if they belong to another source"
+            f"the landing zone also holds {len(other_days)} other day(s) "
+            f"({other_days[0]} .. {other_days[-1]}) this ingest did not write; "
+            "remove them if they belong to another source"
         )
     return notes
 

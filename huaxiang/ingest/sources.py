@@ -24,7 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from huaxiang.errors import UserFacingError
-from huaxiang.ingest.mapping import EPOCH_FORMATS, ParseSpec, SourceSpec, mapping_error
+from huaxiang.ingest.mapping import ParseSpec, SourceSpec, mapping_error
 from huaxiang.ingest.sql import INTERNAL, first_line, ident, literal
 
 SAMPLE_ROWS = 1000
@@ -73,7 +73,9 @@ def resolve_files(spec: SourceSpec, source_dir: Path) -> list[Path]:
     found: set[Path] = set()
     for pattern in spec.files:
         full = pattern if Path(pattern).is_absolute() else str(source_dir / pattern)
-        found.update(Path(match).resolve() for match in glob.glob(full, recursive=True) if Path(match).is_file())
+        found.update(
+            Path(match).resolve() for match in glob.glob(full, recursive=True) if Path(match).is_file()
+        )
     return sorted(found)
 
 
@@ -95,13 +97,15 @@ def prepare_source(
         preview = _preview(con, name, spec, files, file_format)
         described = con.execute(f"DESCRIBE SELECT * FROM {preview}").fetchall()
     except duckdb.Error as error:
-        raise mapping_error(mapping_path, where, f"cannot read {files[0].name}: {first_line(error)}") from error
+        raise mapping_error(
+            mapping_path, where, f"cannot read {files[0].name}: {first_line(error)}"
+        ) from error
     columns = [column for column, *_ in described if column != PATH_COLUMN]
     _check_parse_on_sample(con, mapping_path, name, spec, preview, columns, timezone)
     _register_file_names(con, name, files, source_dir)
     con.execute(
-        f"CREATE TABLE {raw_relation(name)} AS "
-        f"SELECT * EXCLUDE ({PATH_COLUMN}), NULL::VARCHAR AS _file, NULL::BIGINT AS _line FROM {preview} LIMIT 0"
+        f"CREATE TABLE {raw_relation(name)} AS SELECT * EXCLUDE ({PATH_COLUMN}), "
+        f"NULL::VARCHAR AS _file, NULL::BIGINT AS _line FROM {preview} LIMIT 0"
     )
     _empty_malformed(con, name)
     _create_parsed_view(con, mapping_path, name, spec, timezone)
@@ -189,7 +193,8 @@ def _check_parse_on_sample(
         )
         try:
             present, parsed, examples = con.execute(
-                f"SELECT count(text), count(parsed), list(text) FILTER (WHERE parsed IS NULL)[1:3] FROM ({sample})"
+                "SELECT count(text), count(parsed), list(text) FILTER (WHERE parsed IS NULL)[1:3] "
+                f"FROM ({sample})"
             ).fetchone()
         except duckdb.Error as error:
             raise mapping_error(mapping_path, where, first_line(error)) from error
@@ -213,7 +218,8 @@ def _create_parsed_view(
 ) -> None:
     parsed_relation = ident(f"{INTERNAL}parsed_{name}")
     replaced = ", ".join(
-        f"{parse_expression(column, parse, timezone)} AS {ident(column)}" for column, parse in spec.parse.items()
+        f"{parse_expression(column, parse, timezone)} AS {ident(column)}"
+        for column, parse in spec.parse.items()
     )
     failures = " ".join(
         f"WHEN {_text(column)} IS NOT NULL AND ({parse_expression(column, parse, timezone)}) IS NULL "
@@ -223,14 +229,17 @@ def _create_parsed_view(
     )
     con.execute(
         f"CREATE VIEW {parsed_relation} AS SELECT * {f'REPLACE ({replaced})' if replaced else ''}, "
-        f"{f'CASE {failures} END' if failures else 'NULL'} AS {INTERNAL}parse_reason FROM {raw_relation(name)}"
+        f"{f'CASE {failures} END' if failures else 'NULL'} AS {INTERNAL}parse_reason "
+        f"FROM {raw_relation(name)}"
     )
     for reason, condition in spec.reject.items():
         try:
             con.execute(f"DESCRIBE SELECT ({condition}) FROM {parsed_relation}")
         except duckdb.Error as error:
             raise mapping_error(mapping_path, f"sources.{name}.reject.{reason}", first_line(error)) from error
-    rules = " ".join(f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in spec.reject.items())
+    rules = " ".join(
+        f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in spec.reject.items()
+    )
     rule_reason = f"CASE {rules} END" if rules else "NULL"
     con.execute(
         f"CREATE VIEW {ident(name)} AS SELECT * EXCLUDE ({INTERNAL}parse_reason), "
@@ -241,9 +250,14 @@ def _create_parsed_view(
 # --- readers ---------------------------------------------------------------------------------
 
 
-def _register_file_names(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], source_dir: Path) -> None:
+def _register_file_names(
+    con: duckdb.DuckDBPyConnection, name: str, files: list[Path], source_dir: Path
+) -> None:
     """Rejects name files relative to the source folder, so they read the same on every machine."""
-    shown = [str(f.relative_to(source_dir.resolve())) if f.is_relative_to(source_dir.resolve()) else str(f) for f in files]
+    shown = [
+        str(f.relative_to(source_dir.resolve())) if f.is_relative_to(source_dir.resolve()) else str(f)
+        for f in files
+    ]
     table = pa.table({PATH_COLUMN: [str(f) for f in files], "_file": shown})
     con.register(f"{INTERNAL}files_arrow_{name}", table)
     con.execute(f"CREATE TABLE {_files_table(name)} AS SELECT * FROM {INTERNAL}files_arrow_{name}")
@@ -297,21 +311,22 @@ def _empty_malformed(con: duckdb.DuckDBPyConnection, name: str) -> None:
     )
 
 
-def _load_csv(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files: list[Path], columns: list[str]) -> None:
+def _load_csv(
+    con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files: list[Path], columns: list[str]
+) -> None:
     """Load a CSV whole; DuckDB keeps malformed lines aside, and line numbers are counted back from records.
 
     DuckDB numbers records, not lines: a quoted field spanning lines is one record, while skipped
-    and blank lines count. It stores each malformed record with its number; the good ones are
-    numbered by their order among the gaps. A physical line is the record number plus the line
-    breaks inside the quoted fields of the records before it.
+    and blank lines count. It stores each malformed record with its number; a good row's record
+    number is its position plus the malformed records before it. A physical line is the record
+    number plus the line breaks inside the quoted fields of the records before it. The common case
+    (no malformed record, no multi-line field) skips the joins and the running sum.
     """
     scan, numbered, bad = (ident(f"{INTERNAL}{part}_{name}") for part in ("scan", "numbered", "bad"))
     errors, scans = f"{INTERNAL}errors_{name}", f"{INTERNAL}scans_{name}"
     reader = [*_csv_options(spec, spec.columns), "store_rejects = true"]
     reader += [f"rejects_table = {literal(errors)}", f"rejects_scan = {literal(scans)}"]
     con.execute(f"CREATE TABLE {scan} AS SELECT * FROM read_csv({_file_list(files)}, {', '.join(reader)})")
-    first = 1 + spec.skip + (1 if spec.header else 0)
-    breaks = " + ".join(f"coalesce(len({ident(c)}) - len(replace({ident(c)}, chr(10), '')), 0)" for c in columns)
     con.execute(f"""
         CREATE TABLE {bad} AS
         WITH errors AS (
@@ -320,52 +335,74 @@ def _load_csv(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files
                    any_value(ltrim(e.csv_line, chr(13) || chr(10))) AS raw
             FROM {ident(errors)} e JOIN {ident(scans)} s USING (scan_id, file_id)
             GROUP BY ALL
+        ),
+        ranked AS (
+            SELECT *, len(raw) - len(replace(raw, chr(10), '')) AS breaks,
+                   row_number() OVER (PARTITION BY {PATH_COLUMN} ORDER BY record) - 1 AS rank
+            FROM errors
         )
-        SELECT *, len(raw) - len(replace(raw, chr(10), '')) AS breaks,
-               row_number() OVER (PARTITION BY {PATH_COLUMN} ORDER BY record) - 1 AS rank
-        FROM errors
+        SELECT *, record - rank AS gap,
+               sum(breaks) OVER (PARTITION BY {PATH_COLUMN} ORDER BY record) AS breaks_through
+        FROM ranked
     """)
-    con.execute(f"""
-        CREATE TABLE {numbered} AS
-        WITH good AS (
-            SELECT *, row_number() OVER (PARTITION BY {PATH_COLUMN} ORDER BY rowid) - 1 AS {INTERNAL}k,
-                   {breaks or "0"} AS {INTERNAL}breaks
-            FROM {scan}
+    has_bad = con.execute(f"SELECT count(*) > 0 FROM {bad}").fetchone()[0]
+    multiline = " OR ".join(f"contains({ident(c)}, chr(10))" for c in columns) or "FALSE"
+    has_breaks = con.execute(f"SELECT coalesce(bool_or({multiline}), FALSE) FROM {scan}").fetchone()[0]
+    breaks = " + ".join(
+        f"coalesce(len({ident(c)}) - len(replace({ident(c)}, chr(10), '')), 0)" for c in columns
+    )
+    before, breaks = (
+        (
+            f"coalesce(sum({breaks}) OVER (PARTITION BY {PATH_COLUMN} ORDER BY s.rowid "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)",
+            breaks,
         )
-        SELECT g.*, {first} + g.{INTERNAL}k + (
-            SELECT count(*) FROM {bad} b
-            WHERE b.{PATH_COLUMN} = g.{PATH_COLUMN} AND b.record - b.rank <= {first} + g.{INTERNAL}k
-        ) AS {INTERNAL}record
-        FROM good g
-    """)
-    con.execute(f"DROP TABLE {scan}")
+        if has_breaks
+        else ("0", "0")
+    )
+    first = 1 + spec.skip + (1 if spec.header else 0)
+    good = f"""
+        SELECT s.*, {first} + s.rowid - f.first_rowid AS {INTERNAL}position,
+               {before} AS {INTERNAL}before, {breaks} AS {INTERNAL}breaks
+        FROM {scan} s JOIN {_first_rowids(scan)} f USING ({PATH_COLUMN})
+    """
+    if has_bad:
+        con.execute(f"""
+            CREATE TABLE {numbered} AS
+            SELECT g.*, g.{INTERNAL}position + coalesce(b.rank + 1, 0) AS {INTERNAL}record,
+                   coalesce(b.breaks_through, 0) AS {INTERNAL}bad_before
+            FROM ({good}) g ASOF LEFT JOIN {bad} b
+                ON g.{PATH_COLUMN} = b.{PATH_COLUMN} AND g.{INTERNAL}position >= b.gap
+        """)
+        rows = numbered
+    else:
+        rows = f"(SELECT *, {INTERNAL}position AS {INTERNAL}record, 0 AS {INTERNAL}bad_before FROM ({good}))"
+    helpers = ", ".join(f"{INTERNAL}{h}" for h in ("position", "before", "breaks", "record", "bad_before"))
     con.execute(f"""
         CREATE OR REPLACE TABLE {raw_relation(name)} AS
-        SELECT n.* EXCLUDE ({PATH_COLUMN}, {INTERNAL}k, {INTERNAL}breaks, {INTERNAL}record), f._file,
-               n.{INTERNAL}record
-               + coalesce(sum(n.{INTERNAL}breaks) OVER (
-                   PARTITION BY n.{PATH_COLUMN} ORDER BY n.{INTERNAL}k
-                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
-               + coalesce((
-                   SELECT sum(b.breaks) FROM {bad} b
-                   WHERE b.{PATH_COLUMN} = n.{PATH_COLUMN} AND b.record < n.{INTERNAL}record), 0) AS _line
-        FROM {numbered} n JOIN {_files_table(name)} f USING ({PATH_COLUMN})
+        SELECT n.* EXCLUDE ({PATH_COLUMN}, {helpers}), f._file,
+               n.{INTERNAL}record + n.{INTERNAL}before + n.{INTERNAL}bad_before AS _line
+        FROM {rows} n JOIN {_files_table(name)} f USING ({PATH_COLUMN})
     """)
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {malformed_relation(name)} AS
-        SELECT f._file,
-               b.record
-               + coalesce((
-                   SELECT sum(n.{INTERNAL}breaks) FROM {numbered} n
-                   WHERE n.{PATH_COLUMN} = b.{PATH_COLUMN} AND n.{INTERNAL}record < b.record), 0)
-               + coalesce((
-                   SELECT sum(o.breaks) FROM {bad} o
-                   WHERE o.{PATH_COLUMN} = b.{PATH_COLUMN} AND o.record < b.record), 0) AS _line,
-               b.reason, b.raw
-        FROM {bad} b JOIN {_files_table(name)} f USING ({PATH_COLUMN})
-    """)
-    for relation in (numbered, bad, ident(errors), ident(scans)):
+    if has_bad:
+        con.execute(f"""
+            CREATE OR REPLACE TABLE {malformed_relation(name)} AS
+            SELECT f._file,
+                   b.record + coalesce(n.{INTERNAL}before + n.{INTERNAL}breaks, 0)
+                   + b.breaks_through - b.breaks AS _line,
+                   b.reason, b.raw
+            FROM {bad} b
+            ASOF LEFT JOIN {numbered} n ON b.{PATH_COLUMN} = n.{PATH_COLUMN} AND b.record > n.{INTERNAL}record
+            JOIN {_files_table(name)} f ON f.{PATH_COLUMN} = b.{PATH_COLUMN}
+        """)
+        con.execute(f"DROP TABLE {numbered}")
+    for relation in (scan, bad, ident(errors), ident(scans)):
         con.execute(f"DROP TABLE {relation}")
+
+
+def _first_rowids(table: str) -> str:
+    """Where each file starts: files are read in order and keep it, so a file's rows are contiguous."""
+    return f"(SELECT {PATH_COLUMN}, min(rowid) AS first_rowid FROM {table} GROUP BY {PATH_COLUMN})"
 
 
 def _whitespace_columns(spec: SourceSpec, files: list[Path]) -> list[str]:
@@ -409,15 +446,16 @@ def _load_whitespace(
     con.execute(f"CREATE TABLE {scan} AS SELECT * FROM {_whitespace_lines(spec, files)}")
     con.execute(f"""
         CREATE TABLE {numbered} AS
-        SELECT *, {first} + row_number() OVER (PARTITION BY {PATH_COLUMN} ORDER BY rowid) AS _line
-        FROM {scan}
+        SELECT s.*, {first} + 1 + s.rowid - f.first_rowid AS _line
+        FROM {scan} s JOIN {_first_rowids(scan)} f USING ({PATH_COLUMN})
     """)
-    split = f"{_whitespace_split(numbered, columns, spec.null_values)} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})"
+    split = _whitespace_split(numbered, columns, spec.null_values)
+    split = f"{split} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})"
     fields = f"len(s.{INTERNAL}fields)"
     lines = f"trim(coalesce(s.{TEXT_COLUMN}, '')) <> ''"
     con.execute(f"""
         CREATE OR REPLACE TABLE {raw_relation(name)} AS
-        SELECT {', '.join('s.' + ident(c) for c in columns)}, f._file, s._line
+        SELECT {", ".join("s." + ident(c) for c in columns)}, f._file, s._line
         FROM {split} WHERE {lines} AND {fields} = {len(columns)}
     """)
     con.execute(f"""
@@ -433,7 +471,7 @@ def _load_whitespace(
 def _load_parquet(
     con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files: list[Path], columns: list[str]
 ) -> None:
-    """Parquet rows are numbered from 1 within each file; there is no malformed line (the empty table stays)."""
+    """Parquet rows are numbered from 1 within each file; there is no malformed line."""
     con.execute(f"""
         CREATE OR REPLACE TABLE {raw_relation(name)} AS
         SELECT r.* EXCLUDE ({PATH_COLUMN}, file_row_number), f._file, r.file_row_number + 1 AS _line
@@ -442,17 +480,20 @@ def _load_parquet(
     """)
 
 
-def _load_xlsx(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files: list[Path], columns: list[str]) -> None:
+def _load_xlsx(
+    con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, files: list[Path], columns: list[str]
+) -> None:
     """The sheet was read by the preview; here it only gets its file names."""
     sheet = ident(f"{INTERNAL}xlsx_{name}")
     con.execute(f"""
         CREATE OR REPLACE TABLE {raw_relation(name)} AS
-        SELECT s.* EXCLUDE ({PATH_COLUMN}, _line), f._file, s._line FROM {sheet} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})
+        SELECT s.* EXCLUDE ({PATH_COLUMN}, _line), f._file, s._line
+        FROM {sheet} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})
     """)
     con.execute(f"""
         CREATE OR REPLACE TABLE {malformed_relation(name)} AS
         SELECT f._file, s._line, s.reason, s.raw
-        FROM {ident(INTERNAL + 'xlsx_malformed_' + name)} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})
+        FROM {ident(INTERNAL + "xlsx_malformed_" + name)} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})
     """)
 
 
@@ -507,11 +548,18 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, file
     names = [*header, PATH_COLUMN, "_line"]
     sheet_table = pa.table(
         {column: [row[i] for row in rows] for i, column in enumerate(names)},
-        schema=pa.schema([*((c, pa.string()) for c in header), (PATH_COLUMN, pa.string()), ("_line", pa.int64())]),
+        schema=pa.schema(
+            [*((c, pa.string()) for c in header), (PATH_COLUMN, pa.string()), ("_line", pa.int64())]
+        ),
     )
     malformed_table = pa.table(
-        {column: [row[i] for row in malformed] for i, column in enumerate([PATH_COLUMN, "_line", "reason", "raw"])},
-        schema=pa.schema([(PATH_COLUMN, pa.string()), ("_line", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]),
+        {
+            column: [row[i] for row in malformed]
+            for i, column in enumerate([PATH_COLUMN, "_line", "reason", "raw"])
+        },
+        schema=pa.schema(
+            [(PATH_COLUMN, pa.string()), ("_line", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
+        ),
     )
     for relation, table in (("xlsx_", sheet_table), ("xlsx_malformed_", malformed_table)):
         con.register(f"{INTERNAL}arrow", table)

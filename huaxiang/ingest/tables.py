@@ -74,7 +74,9 @@ class TablePlan:
         return ident(f"{INTERNAL}out_{self.name}")
 
 
-def plan_table(con: duckdb.DuckDBPyConnection, mapping_path: Path, table: str, spec: TableSpec, timezone: str) -> TablePlan:
+def plan_table(
+    con: duckdb.DuckDBPyConnection, mapping_path: Path, table: str, spec: TableSpec, timezone: str
+) -> TablePlan:
     """Bind every expression of a table entry against the source views; errors name the field."""
     where = f"tables.{table}"
     plan = TablePlan(table, spec, RAW_TABLES[table], [])
@@ -87,8 +89,14 @@ def plan_table(con: duckdb.DuckDBPyConnection, mapping_path: Path, table: str, s
     for column, column_spec in spec.columns.items():
         plan.columns.append(
             _plan_column(
-                con, mapping_path, f"{where}.columns.{column}", column, column_spec,
-                contract.field(column).type, plan.from_clause, timezone,
+                con,
+                mapping_path,
+                f"{where}.columns.{column}",
+                column,
+                column_spec,
+                contract.field(column).type,
+                plan.from_clause,
+                timezone,
             )
         )
     _check_aggregates(con, mapping_path, plan)
@@ -118,7 +126,9 @@ def _plan_column(
         raw = f"coalesce({raw}, {literal(spec.default)})"
     value = raw
     if spec.map is not None:
-        cases = " ".join(f"WHEN {literal(key)} THEN {literal(target_value)}" for key, target_value in spec.map.items())
+        cases = " ".join(
+            f"WHEN {literal(key)} THEN {literal(target_value)}" for key, target_value in spec.map.items()
+        )
         otherwise = raw if spec.unmapped == "keep" else "NULL"
         value = f"CASE CAST({raw} AS VARCHAR) {cases} ELSE {otherwise} END"
     source_type = _bind(con, mapping_path, where, value, from_clause)
@@ -169,7 +179,9 @@ def _check_aggregates(con: duckdb.DuckDBPyConnection, mapping_path: Path, plan: 
         try:
             con.execute(f"DESCRIBE SELECT ({expression}) FROM {relation} GROUP BY {keys}")
         except duckdb.Error as error:
-            raise mapping_error(mapping_path, f"tables.{plan.name}.aggregate.{column}", first_line(error)) from error
+            raise mapping_error(
+                mapping_path, f"tables.{plan.name}.aggregate.{column}", first_line(error)
+            ) from error
 
 
 # --- building --------------------------------------------------------------------------------
@@ -201,9 +213,12 @@ def build_table(
         raise mapping_error(
             mapping_path,
             f"tables.{plan.name}.join",
-            f"turns {source.rows:,} rows of {source.name} into {joined:,}; join views with one row per join key",
+            f"turns {source.rows:,} rows of {source.name} into {joined:,}; "
+            "join views that have one row per join key",
         )
-    con.execute(f"CREATE TABLE {plan.rows} AS {_classified_sql(plan)} WHERE {KEPT} OR {SOURCE_REASON} IS NOT NULL")
+    con.execute(
+        f"CREATE TABLE {plan.rows} AS {_classified_sql(plan)} WHERE {KEPT} OR {SOURCE_REASON} IS NOT NULL"
+    )
     con.execute(f"CREATE TABLE {plan.output} AS {_output_sql(plan, business_timezone, id_prefix)}")
     kept, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {REASON} IS NOT NULL) FROM {plan.rows}"
@@ -232,7 +247,9 @@ def build_table(
 
 def _classified_sql(plan: TablePlan) -> str:
     primary = ident(plan.spec.from_)
-    rules = " ".join(f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in plan.spec.reject.items())
+    rules = " ".join(
+        f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in plan.spec.reject.items()
+    )
     selected = [
         f"{primary}._file AS {FILE}",
         f"{primary}._line AS {LINE}",
@@ -260,14 +277,17 @@ def _classified_sql(plan: TablePlan) -> str:
     return f"""
         SELECT *, {_reason_sql(plan)} AS {REASON}
         FROM ({defaulted} FROM (
-            SELECT *, {', '.join(typed)} FROM (SELECT {', '.join(selected)} FROM {plan.from_clause})
+            SELECT *, {", ".join(typed)} FROM (SELECT {", ".join(selected)} FROM {plan.from_clause})
         ))
     """
 
 
 def _reason_sql(plan: TablePlan) -> str:
     """The first reason a row cannot be landed, most fundamental first; NULL when it can."""
-    cases = [f"WHEN {SOURCE_REASON} IS NOT NULL THEN {SOURCE_REASON}", f"WHEN {RULE_REASON} IS NOT NULL THEN {RULE_REASON}"]
+    cases = [
+        f"WHEN {SOURCE_REASON} IS NOT NULL THEN {SOURCE_REASON}",
+        f"WHEN {RULE_REASON} IS NOT NULL THEN {RULE_REASON}",
+    ]
     for column in plan.columns:
         if column.raw_sql is not None:
             cases.append(
@@ -305,7 +325,9 @@ def _merged_sql(plan: TablePlan, clean: str) -> str:
     """One row per key: the mapping's aggregates, else the earliest row's non-null value."""
     keys = [ident(k) for k in plan.contract.key]
     partition = ident(plan.contract.partition_column)
-    earliest = f"ORDER BY {partition}, {FILE}, {LINE}"
+    order = f"{INTERNAL}order"
+    # A rank instead of ORDER BY inside each aggregate: one sort for the table, not one per column.
+    ranked = f"(SELECT *, row_number() OVER (ORDER BY {partition}, {FILE}, {LINE}) AS {order} FROM {clean})"
     columns = []
     for f in plan.contract.schema:
         if f.name in plan.contract.key:
@@ -316,11 +338,11 @@ def _merged_sql(plan: TablePlan, clean: str) -> str:
         elif f.name == plan.contract.partition_column:
             expression = f"min({column})"
         else:
-            expression = f"first({column} {earliest}) FILTER (WHERE {column} IS NOT NULL)"
+            expression = f"arg_min({column}, {order})"  # arg_min skips NULL values
         columns.append(f"TRY_CAST(({expression}) AS {duckdb_type(f.type)}) AS {column}")
     return f"""(
-        SELECT {', '.join(keys)}, {', '.join(columns)}, min({FILE}) AS {FILE}, min({LINE}) AS {LINE}
-        FROM {clean} GROUP BY {', '.join(keys)}
+        SELECT {", ".join(keys)}, {", ".join(columns)}, min({FILE}) AS {FILE}, min({LINE}) AS {LINE}
+        FROM {ranked} GROUP BY {", ".join(keys)}
     )"""
 
 
