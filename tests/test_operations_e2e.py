@@ -1,0 +1,239 @@
+"""Operating the project as users do: a UI backfill over GraphQL, a BI reader during a publish,
+and a run killed mid-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+from huaxiang.generator import GeneratorConfig, generate
+from huaxiang.publish import MANIFEST_FILE, SNAPSHOT_FILE
+from huaxiang.settings import REPO_ROOT
+from tests.conftest import huaxiang_home
+
+BIN = Path(sys.executable).parent
+START = date(2026, 6, 1)
+
+
+def _generate(home: Path, users: int = 200, days: int = 4, seed: int = 3) -> None:
+    generate(
+        GeneratorConfig(users=users, days=days, start=START, seed=seed),
+        home / "landing",
+        home / "truth",
+        progress=False,
+    )
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = {**os.environ, "HUAXIANG_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")}
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+LAUNCH_BACKFILL = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message }
+    ... on UnauthorizedError { message }
+  }
+}"""
+
+BACKFILL_STATUS = """
+query Status($id: String!) {
+  partitionBackfillOrError(backfillId: $id) {
+    __typename
+    ... on PartitionBackfill { status }
+    ... on PythonError { message }
+  }
+}"""
+
+ASSET_KEYS = """
+query { assetNodes { assetKey { path } isPartitioned } }
+"""
+
+
+def _graphql(port: int, query: str, variables: dict | None = None) -> dict:
+    response = requests.post(
+        f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables or {}}, timeout=60
+    )
+    response.raise_for_status()
+    payload = response.json()
+    assert "errors" not in payload, payload
+    return payload["data"]
+
+
+def _wait_for_server(port: int, process: subprocess.Popen, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "dagster dev exited early"
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/server_info", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(1)
+    raise AssertionError("the Dagster webserver did not come up")
+
+
+@pytest.mark.slow
+def test_ui_backfill_over_graphql_builds_marts_and_publishes(tmp_path: Path, dbt_manifest: Path) -> None:
+    with huaxiang_home(tmp_path) as settings:
+        from huaxiang.instance import ensure_instance_config
+
+        ensure_instance_config(settings)
+    _generate(tmp_path)
+    port = _free_port()
+    log = (tmp_path / "dagster-dev.log").open("w")
+    server = subprocess.Popen(
+        [str(BIN / "dagster"), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-p", str(port), "-h", "127.0.0.1"],
+        cwd=REPO_ROOT,
+        env=_env(tmp_path),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_for_server(port, server)
+        nodes = _graphql(port, ASSET_KEYS)["assetNodes"]
+        keys = [{"path": node["assetKey"]["path"]} for node in nodes]
+        days = [f"2026-06-0{day}" for day in range(1, 5)]
+        launched = _graphql(
+            port,
+            LAUNCH_BACKFILL,
+            {"params": {"assetSelection": keys, "partitionNames": days, "title": "e2e backfill"}},
+        )["launchPartitionBackfill"]
+        assert launched["__typename"] == "LaunchBackfillSuccess", launched
+        backfill_id = launched["backfillId"]
+
+        status = None
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            status = _graphql(port, BACKFILL_STATUS, {"id": backfill_id})["partitionBackfillOrError"]["status"]
+            if status not in ("REQUESTED", "CANCELING", "FAILING"):
+                break
+            time.sleep(3)
+        assert status in ("COMPLETED", "COMPLETED_SUCCESS"), f"backfill ended {status}; see {log.name}"
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        days_built = conn.execute("select count(distinct _partition_date) from raw.events").fetchone()[0]
+        profiles = conn.execute("select count(*) from marts.user_profile").fetchone()[0]
+        users = conn.execute("select count(*) from staging.stg_users").fetchone()[0]
+    assert days_built == 4
+    assert profiles == users > 0
+    manifest = json.loads((tmp_path / "published" / MANIFEST_FILE).read_text())
+    assert manifest["row_counts"]["user_profile"] == profiles
+
+
+def _run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(BIN / "huaxiang"), "-q", "run", *args],
+        env=_env(home),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+@pytest.mark.slow
+def test_bi_reader_keeps_its_view_while_a_new_snapshot_is_published(tmp_path: Path, dbt_manifest: Path) -> None:
+    import sqlalchemy
+
+    _generate(tmp_path, days=3)
+    first = _run_cli(tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    snapshot = tmp_path / "published" / SNAPSHOT_FILE
+    first_manifest = json.loads((tmp_path / "published" / MANIFEST_FILE).read_text())
+
+    engine = sqlalchemy.create_engine(f"duckdb:///{snapshot}", connect_args={"read_only": True})
+    with engine.connect() as reader:
+        before = reader.execute(sqlalchemy.text("select count(*), sum(revenue_total) from user_profile")).one()
+
+        # More users and a fourth day land; the next run publishes while the reader holds the old file.
+        _generate(tmp_path, users=260, days=4)
+        second = _run_cli(tmp_path)
+        assert second.returncode == 0, second.stdout + second.stderr
+
+        during = reader.execute(sqlalchemy.text("select count(*), sum(revenue_total) from user_profile")).one()
+        assert during == before
+    engine.dispose()
+
+    second_manifest = json.loads((tmp_path / "published" / MANIFEST_FILE).read_text())
+    assert second_manifest["run_id"] != first_manifest["run_id"]
+    fresh = sqlalchemy.create_engine(f"duckdb:///{snapshot}", connect_args={"read_only": True})
+    with fresh.connect() as reader:
+        after = reader.execute(sqlalchemy.text("select count(*) from user_profile")).one()
+    fresh.dispose()
+    assert after[0] == second_manifest["row_counts"]["user_profile"] > before[0]
+
+
+def _snapshot_is_consistent(published: Path) -> bool:
+    manifest = json.loads((published / MANIFEST_FILE).read_text())
+    with duckdb.connect(str(published / SNAPSHOT_FILE), read_only=True) as conn:
+        return all(
+            conn.execute(f"select count(*) from {table}").fetchone()[0] == rows
+            for table, rows in manifest["row_counts"].items()
+        )
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_nothing_to_clean_up(tmp_path: Path, dbt_manifest: Path) -> None:
+    _generate(tmp_path, days=3)
+    assert _run_cli(tmp_path).returncode == 0
+    published = tmp_path / "published"
+    assert _snapshot_is_consistent(published)
+
+    _generate(tmp_path, users=240, days=4)
+    victim = subprocess.Popen(
+        [str(BIN / "huaxiang"), "run"],
+        env=_env(tmp_path),
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # Kill it while dbt is writing the warehouse.
+    for line in victim.stdout:
+        if "dbt_staging" in line:
+            time.sleep(2)
+            break
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=60)
+    assert _snapshot_is_consistent(published)
+
+    recovered = _run_cli(tmp_path)
+    assert recovered.returncode == 0, recovered.stdout + recovered.stderr
+    assert _snapshot_is_consistent(published)
+    assert not list(published.glob(".staging-*"))
+    manifest = json.loads((published / MANIFEST_FILE).read_text())
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        assert conn.execute("select count(distinct _partition_date) from raw.events").fetchone()[0] == 4
+        assert (
+            conn.execute("select count(*) from marts.user_profile").fetchone()[0]
+            == manifest["row_counts"]["user_profile"]
+        )
