@@ -30,6 +30,8 @@ from huaxiang.ingest.sql import INTERNAL, first_line, ident, literal
 SAMPLE_ROWS = 1000
 PATH_COLUMN = f"{INTERNAL}path"
 TEXT_COLUMN = f"{INTERNAL}text"
+# trim() alone strips spaces only; whitespace-delimited files also pad with tabs.
+WHITESPACE = "chr(32) || chr(9) || chr(13) || chr(11) || chr(12)"
 
 
 @dataclass(frozen=True)
@@ -433,7 +435,8 @@ def _whitespace_split(relation: str, columns: list[str], null_values: list[str])
     picks = ", ".join(f"{pick(i)} AS {ident(c)}" for i, c in enumerate(columns, start=1))
     return (
         f"(SELECT *, {picks} FROM "
-        f"(SELECT *, regexp_split_to_array(trim({TEXT_COLUMN}), '\\s+') AS {fields} FROM {relation}))"
+        f"(SELECT *, regexp_split_to_array(trim({TEXT_COLUMN}, {WHITESPACE}), '\\s+') AS {fields} "
+        f"FROM {relation}))"
     )
 
 
@@ -452,7 +455,7 @@ def _load_whitespace(
     split = _whitespace_split(numbered, columns, spec.null_values)
     split = f"{split} s JOIN {_files_table(name)} f USING ({PATH_COLUMN})"
     fields = f"len(s.{INTERNAL}fields)"
-    lines = f"trim(coalesce(s.{TEXT_COLUMN}, '')) <> ''"
+    lines = f"trim(coalesce(s.{TEXT_COLUMN}, ''), {WHITESPACE}) <> ''"
     con.execute(f"""
         CREATE OR REPLACE TABLE {raw_relation(name)} AS
         SELECT {", ".join("s." + ident(c) for c in columns)}, f._file, s._line
