@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -185,10 +186,10 @@ def _reject_problems(report: IngestReport, max_fraction: float) -> list[str]:
     return problems
 
 
-def _notes(report: IngestReport, settings: Settings, other_days: list) -> list[str]:
+def _notes(report: IngestReport, settings: Settings, other_days: list[date]) -> list[str]:
     notes = []
     empty = [counts.table for counts in report.tables if counts.source is None]
-    if empty:
+    if empty and report.written:
         notes.append(
             f"{', '.join(empty)}: not in this source, landed as empty files; "
             "what is built on them stays empty"

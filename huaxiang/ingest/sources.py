@@ -100,7 +100,10 @@ def prepare_source(
         described = con.execute(f"DESCRIBE SELECT * FROM {preview}").fetchall()
     except duckdb.Error as error:
         raise mapping_error(
-            mapping_path, where, f"cannot read {files[0].name}: {first_line(error)}"
+            mapping_path,
+            where,
+            f"cannot read {files[0].name}: {first_line(error)} "
+            "(check format, delimiter, quote, encoding and header; an unclosed quote swallows the file)",
         ) from error
     columns = [column for column, *_ in described if column != PATH_COLUMN]
     _check_parse_on_sample(con, mapping_path, name, spec, preview, columns, timezone)

@@ -63,7 +63,7 @@ class TablePlan:
 
     @property
     def from_clause(self) -> str:
-        return ident(self.spec.from_) + (f" {self.spec.join}" if self.spec.join else "")
+        return from_clause(self.spec)
 
     @property
     def rows(self) -> str:
@@ -74,31 +74,35 @@ class TablePlan:
         return ident(f"{INTERNAL}out_{self.name}")
 
 
+def from_clause(spec: TableSpec) -> str:
+    return ident(spec.from_) + (f" {spec.join}" if spec.join else "")
+
+
 def plan_table(
     con: duckdb.DuckDBPyConnection, mapping_path: Path, table: str, spec: TableSpec, timezone: str
 ) -> TablePlan:
     """Bind every expression of a table entry against the source views; errors name the field."""
-    where = f"tables.{table}"
-    plan = TablePlan(table, spec, RAW_TABLES[table], [])
-    _bind(con, mapping_path, f"{where}.join", "1", plan.from_clause)
+    where, rows = f"tables.{table}", from_clause(spec)
+    _bind(con, mapping_path, f"{where}.join", "1", rows)
     if spec.where:
-        _bind(con, mapping_path, f"{where}.where", spec.where, plan.from_clause)
+        _bind(con, mapping_path, f"{where}.where", spec.where, rows)
     for reason, condition in spec.reject.items():
-        _bind(con, mapping_path, f"{where}.reject.{reason}", condition, plan.from_clause)
-    contract = plan.contract.schema
-    for column, column_spec in spec.columns.items():
-        plan.columns.append(
-            _plan_column(
-                con,
-                mapping_path,
-                f"{where}.columns.{column}",
-                column,
-                column_spec,
-                contract.field(column).type,
-                plan.from_clause,
-                timezone,
-            )
+        _bind(con, mapping_path, f"{where}.reject.{reason}", condition, rows)
+    contract = RAW_TABLES[table]
+    columns = [
+        _plan_column(
+            con,
+            mapping_path,
+            f"{where}.columns.{column}",
+            column,
+            column_spec,
+            contract.schema.field(column).type,
+            rows,
+            timezone,
         )
+        for column, column_spec in spec.columns.items()
+    ]
+    plan = TablePlan(table, spec, contract, columns)
     _check_aggregates(con, mapping_path, plan)
     return plan
 
