@@ -198,6 +198,7 @@ QUIRKY_CSV = (
     "A4;;27/01/2017 10:00;3,00;no customer;WEB\n"  # line 8
     "A5;c3;32/01/2017 10:00;3,00;bad day;WEB\n"  # line 9
     "A6;c3;28/01/2017 10:00;3,00;;FAX\n"  # line 10
+    'A7;c4;28/01/2017 11:00;"";quoted empty total;WEB\n'  # line 11
 )
 
 QUIRKY_MAPPING = """\
@@ -272,8 +273,9 @@ def test_decimal_comma_and_source_timezone_become_utc_amounts_and_business_days(
     ingest(mapping, source, settings, progress=False)
 
     orders = {o["order_id"]: o for o in landed(settings, "orders")}
-    assert sorted(orders) == ["A1", "A3", "A4"]
+    assert sorted(orders) == ["A1", "A3", "A4", "A7"]
     assert orders["A4"]["user_id"] is None
+    assert orders["A7"]["gross_amount"] is None  # an empty amount is missing, not malformed
     first = orders["A1"]
     # 21:30 in São Paulo (UTC-2 in January 2017) is 23:30 UTC, 07:30 next day in Shanghai.
     assert first["ordered_at"] == datetime(2017, 1, 24, 23, 30, tzinfo=UTC)
@@ -287,6 +289,7 @@ def test_decimal_comma_and_source_timezone_become_utc_amounts_and_business_days(
     assert [(u["user_id"], u["registered_at"]) for u in users] == [
         ("c1", datetime(2017, 1, 24, 23, 30, tzinfo=UTC)),
         ("c3", datetime(2017, 1, 28, 12, 0, tzinfo=UTC)),
+        ("c4", datetime(2017, 1, 28, 13, 0, tzinfo=UTC)),
     ]
 
 
@@ -318,7 +321,7 @@ MAPPING_ERRORS = {
     ),
     "date format that parses nothing": (
         broken(QUIRKY_MAPPING, "%d/%m/%Y %H:%M", "%Y-%m-%d %H:%M"),
-        ["sources.sales.parse.placed", "none of the first 5 values", "24/01/2017 21:30"],
+        ["sources.sales.parse.placed", "none of the first 6 values", "24/01/2017 21:30"],
     ),
     "unknown target table": (
         broken(QUIRKY_MAPPING, "  users:\n", "  customers:\n"),
@@ -351,7 +354,7 @@ MAPPING_ERRORS = {
             "    from: sales\n    join: CROSS JOIN (SELECT 1 UNION ALL SELECT 2) twice(n)\n"
             "    columns:\n      order_id",
         ),
-        ["tables.orders.join", "turns 5 rows of sales into 10"],
+        ["tables.orders.join", "turns 6 rows of sales into 12"],
     ),
 }
 

@@ -158,6 +158,8 @@ def _cast_to_contract(ref: str, source_type: str, target: pa.DataType, timezone:
     duck = duckdb_type(target)
     if duck == "VARCHAR":
         return f"CAST({ref} AS VARCHAR)"
+    if source_type == "VARCHAR":
+        ref = f"nullif(trim({ref}), '')"  # an empty text is a missing value, not a bad one
     if duck != "TIMESTAMPTZ":
         return f"TRY_CAST({ref} AS {duck})"
     if source_type == "TIMESTAMP WITH TIME ZONE":
@@ -300,9 +302,9 @@ def _reason_sql(plan: TablePlan) -> str:
             )
     for column in plan.columns:
         if column.rejects_bad_values:
+            present = f"nullif(trim(CAST({_value(column.name)} AS VARCHAR)), '') IS NOT NULL"
             cases.append(
-                f"WHEN {_value(column.name)} IS NOT NULL AND {ident(column.name)} IS NULL "
-                f"THEN {literal('bad_' + column.name)}"
+                f"WHEN {present} AND {ident(column.name)} IS NULL THEN {literal('bad_' + column.name)}"
             )
     for name in required_columns(plan.name):
         missing = f"{ident(name)} IS NULL"
