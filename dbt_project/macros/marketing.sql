@@ -1,0 +1,68 @@
+{#-
+    Shared pieces of the marketing marts (segment_summary, audience_members, campaign_performance,
+    cohort_retention). Statistics live in marketing_stats.sql.
+-#}
+
+{#-
+    The day the marketing marts describe: the same as user_profile's (var as_of_date, or the latest
+    landed activity day or user version), so every mart of one build agrees on it.
+-#}
+{% macro marketing_as_of_date() -%}
+    {{ as_of_date(
+        'select max(activity_date) as day from ' ~ ref('int_user_daily')
+        ~ ' union all select max(valid_from_date) as day from ' ~ ref('stg_users__versions')
+    ) }}
+{%- endmacro %}
+
+
+{#- A non-negative integer var (e.g. a window length or a threshold), checked at compile time. -#}
+{% macro marketing_int_var(name, minimum=0) -%}
+    {%- set value = var(name) -%}
+    {%- if value is not number or value != value | int or value < minimum -%}
+        {{ exceptions.raise_compiler_error(
+            "var " ~ name ~ " must be an integer >= " ~ minimum ~ ", got '" ~ value ~ "'") }}
+    {%- endif -%}
+    {{ return(value | int) }}
+{%- endmacro %}
+
+
+{#- Days after a send in which a paid order counts as that send's conversion (var attribution_window_days). -#}
+{% macro attribution_window_days() -%}
+    {{ return(marketing_int_var('attribution_window_days', 1)) }}
+{%- endmacro %}
+
+
+{#-
+    Purchase stage of a user on the day of a send, from what was known before that day (so it is a
+    pre-treatment segment, safe to compare arms within): first match wins.
+      recent_buyer   a paid order in the `days` days before the send day
+      new_user       registered in the `days` days before the send day
+      lapsed_buyer   a paid order before, but not in those days
+      never_bought   none of the above
+-#}
+{% macro marketing_stage_at_send(last_order_date, registered_date, send_date, days=30) -%}
+    case
+        when {{ last_order_date }} >= {{ dbt.dateadd('day', -days, send_date) }} then 'recent_buyer'
+        when {{ registered_date }} >= {{ dbt.dateadd('day', -days, send_date) }} then 'new_user'
+        when {{ last_order_date }} is not null then 'lapsed_buyer'
+        else 'never_bought'
+    end
+{%- endmacro %}
+
+
+{#- Cohort grains of cohort_retention (var cohort_grains): a list from week, month, quarter. -#}
+{% macro marketing_cohort_grains() -%}
+    {%- set grains = var('cohort_grains') -%}
+    {%- if grains is string or grains is not iterable or grains | length == 0
+        or grains | reject('in', ['week', 'month', 'quarter']) | list | length > 0 -%}
+        {{ exceptions.raise_compiler_error(
+            "var cohort_grains must be a non-empty list of week, month, quarter; got '" ~ grains ~ "'") }}
+    {%- endif -%}
+    {{ return(grains | list) }}
+{%- endmacro %}
+
+
+{#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
+{% macro marketing_ratio(numerator, denominator) -%}
+    cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
+{%- endmacro %}
