@@ -117,6 +117,10 @@ def test_behavior_log_lands_events_users_products_and_orders_from_buys(
     assert set(EVENT_TYPES) >= {row["event_type"] for row in event_rows}
     assert event_rows[0]["occurred_at"] == datetime(2017, 11, 24, 17, 21, 10, tzinfo=UTC)
     assert event_rows[0]["event_id"] == "tb_UserBehavior.csv:1"
+    # Sessions end after 30 minutes without activity: line 9 (15 min after line 1) continues it.
+    session = {row["event_id"].rsplit(":", 1)[1]: row["session_id"] for row in event_rows}
+    assert session["1"] == session["9"] == "tb_1-1"
+    assert len({session["1"], session["2"], session["3"], session["4"], session["5"]}) == 5
 
     orders = landed(settings, "orders")
     assert [(o["user_id"], o["status"], o["gross_amount"]) for o in orders] == [
