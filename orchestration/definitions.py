@@ -13,7 +13,7 @@ from orchestration.assets.sources import build_raw_assets
 from orchestration.checks import build_suite_checks, partitions_by_key
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
-from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from orchestration.schedules import build_daily_schedule, build_landing_sensor, with_freshness
 
 ALL_ASSETS_JOB = "huaxiang_all"
 
@@ -22,9 +22,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions)
-    dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
-    mart_keys = [key for key in dbt_layers[-1].keys]
-    publish = build_publish_asset(mart_keys)
+    *dbt_staging_and_facts, dbt_marts = build_dbt_assets(partitions, settings.dbt_target)
+    dbt_marts = with_freshness(dbt_marts, settings.timezone)
+    mart_keys = list(dbt_marts.keys)
+    publish = with_freshness(build_publish_asset(mart_keys), settings.timezone)
 
     all_assets_job = dg.define_asset_job(
         ALL_ASSETS_JOB,
@@ -32,7 +33,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         partitions_def=partitions,
         description="Everything: raw landing → staging → facts → marts → published snapshot.",
     )
-    all_assets = [*raw_assets, *dbt_layers, publish]
+    all_assets = [*raw_assets, *dbt_staging_and_facts, dbt_marts, publish]
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -15,6 +16,9 @@ from huaxiang.landing import PART_FILE
 DAILY_RUN_HOUR = 2
 # Late files (a day re-landed after its run) are noticed on the next evaluation.
 LANDING_SENSOR_SECONDS = 120
+# Marts and model outputs are stale when the daily run has not refreshed them in the 24 hours before 04:00.
+FRESHNESS_DEADLINE_CRON = "0 4 * * *"
+FRESHNESS_WINDOW = timedelta(hours=24)
 
 
 def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
@@ -73,3 +77,11 @@ def build_landing_sensor(
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(current))
 
     return landing_sensor
+
+
+def with_freshness(assets_def: dg.AssetsDefinition, timezone: str) -> dg.AssetsDefinition:
+    """Mark every asset of `assets_def` stale when the daily run has not refreshed it by the deadline."""
+    policy = dg.FreshnessPolicy.cron(
+        deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=FRESHNESS_WINDOW, timezone=timezone
+    )
+    return assets_def.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=policy))
