@@ -37,7 +37,6 @@ def write_suite(directory: Path, text: str, name: str = "raw__events.yml") -> Pa
 
 def test_every_raw_table_has_a_suite_naming_its_asset() -> None:
     suites = {suite.name: suite for suite in discover_suites()}
-    assert set(suites) == {f"raw__{table}" for table in RAW_TABLES}
     for table in RAW_TABLES:
         suite = suites[f"raw__{table}"]
         assert suite.asset == (RAW_SCHEMA, table)
@@ -49,10 +48,30 @@ def test_every_raw_table_has_a_suite_naming_its_asset() -> None:
         assert suite.day_source == (f"{RAW_SCHEMA}.{table}", "_partition_date")
 
 
+def test_every_clean_staging_model_and_the_daily_facts_have_a_suite() -> None:
+    suites = {suite.name: suite for suite in discover_suites()}
+    for table in RAW_TABLES:
+        suite = suites[f"staging__stg_{table}"]
+        assert suite.asset == ("staging", f"stg_{table}") and suite.blocking
+        (rejects,) = [frame for frame in suite.frames if frame.kind == "rejects"]
+        # The quarantine profile reads the classified model of the same table.
+        assert rejects.options["table"] == f"staging.stg_{table}__classified"
+    facts = suites["facts__int_user_daily"]
+    assert facts.asset == ("facts", "int_user_daily")
+    assert facts.day_source == ("facts.int_user_daily", "activity_date")
+    assert set(suites) == {
+        *(f"raw__{table}" for table in RAW_TABLES),
+        *(f"staging__stg_{table}" for table in RAW_TABLES),
+        "facts__int_user_daily",
+    }
+
+
 def test_schema_expectations_match_the_raw_contract() -> None:
     """The declared `name TYPE` lists are what the loader creates from the contract."""
     conn = duckdb.connect()
     for suite in discover_suites():
+        if suite.asset[0] != RAW_SCHEMA:
+            continue
         table = suite.asset[1]
         ensure_raw_table(conn, table)
         actual = [
@@ -150,11 +169,16 @@ def test_every_frame_kind_expands_to_sql_with_bound_parameters() -> None:
         "duplicates": {"table": "raw.events", "key": ["event_id"]},
         "freshness": {"table": "raw.events", "timestamp_column": "occurred_at"},
         "sample": {"table": "raw.events", "columns": ["event_type"], "offending": "event_type is null"},
+        "rejects": {"table": "raw.classified"},
+        "orphans": {"table": "raw.events", "column": "user_id", "parent_table": "raw.users"},
+        "profile": {"table": "raw.orders", "columns": ["paid_amount", "gross_amount"]},
         "sql": {"sql": "select * from raw.events where _partition_date between {start} and {end}"},
     }
     assert set(options) == set(KINDS)
     conn = duckdb.connect()
-    ensure_raw_table(conn, "events")
+    for table in ("events", "users", "orders"):
+        ensure_raw_table(conn, table)
+    conn.execute("create table raw.classified as select *, 'duplicate' as reject_reason from raw.events")
     from datetime import date
 
     from huaxiang.quality.frames import bound_parameters

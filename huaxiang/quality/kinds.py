@@ -29,6 +29,9 @@ DEFAULT_PARTITION_COLUMN = "_partition_date"
 # day, a day of null keys — otherwise it is null (the frame still shows the counts). Override per
 # frame with `min_rows` / `min_median_rows`.
 MIN_ROWS = 20
+# Staging shares (rejects, orphans) are judged against bounds of a few percent, so they need more rows:
+# on 25 rows two bad rows are 8%. Below this many rows a staging share is null (never judged).
+MIN_SHARE_ROWS = 100
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDERS = {"{start}": "$start::date", "{end}": "$end::date", "{tz}": "$tz"}
@@ -120,6 +123,11 @@ class FrameKind:
 def _judged_share(offending: str, rows: str, min_rows: int) -> str:
     """offending / rows, or null on a small day where fewer than half the rows are offending."""
     return f"case when {rows} >= {min_rows} or 2 * {offending} >= {rows} then {offending} / {rows} end"
+
+
+def _share(part: str, rows: str, min_rows: int) -> str:
+    """part / rows, or null below `min_rows` rows."""
+    return f"case when {rows} >= {min_rows} then {part} / {rows} end"
 
 
 def _window_filter(partition_column: str) -> str:
@@ -358,6 +366,119 @@ def _sql(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
+def _rejects(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    reason = quote_identifier(o["reason_column"], "reason_column")
+    min_rows = _non_negative_int(o["min_rows"], "min_rows")
+    sql = f"""
+        with per_reason as (
+            select {pc} as day, {reason} as reason, count(*) as reason_rows
+            from {table}
+            where {_window_filter(pc)}
+            group by 1, 2
+        ),
+        per_day as (
+            select
+                day,
+                cast(sum(reason_rows) as bigint) as rows,
+                cast(coalesce(sum(reason_rows) filter (where reason is not null), 0) as bigint) as rejected_rows,
+                first(reason order by reason_rows desc, reason) filter (where reason is not null) as top_reason,
+                coalesce(max(reason_rows) filter (where reason is not null), 0) as top_reason_rows
+            from per_reason
+            group by day
+        )
+        select
+            day, rows, rejected_rows, {_share("rejected_rows", "rows", min_rows)} as reject_share,
+            top_reason, top_reason_rows, {_share("top_reason_rows", "rows", min_rows)} as top_reason_share
+        from per_day
+        order by day
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "rows", "rejected_rows", "reject_share", "top_reason", "top_reason_rows", "top_reason_share"),
+        index=("day", "top_reason"),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+def _orphans(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    column = quote_identifier(o["column"], "column")
+    parent = quote_table(o["parent_table"], "parent_table")
+    parent_column = quote_identifier(o["parent_column"] or o["column"], "parent_column")
+    min_rows = _non_negative_int(o["min_rows"], "min_rows")
+    sql = f"""
+        with parent_keys as (
+            select distinct {parent_column} as parent_key from {parent} where {parent_column} is not null
+        ),
+        per_day as (
+            select
+                t.{pc} as day,
+                count(*) as rows,
+                count(t.{column}) as keyed_rows,
+                count(*) filter (where t.{column} is not null and p.parent_key is null) as orphan_rows
+            from {table} as t
+            left join parent_keys as p on t.{column} = p.parent_key
+            where t.{_window_filter(pc)}
+            group by 1
+        )
+        select day, rows, keyed_rows, orphan_rows, {_share("orphan_rows", "keyed_rows", min_rows)} as orphan_share
+        from per_day
+        order by day
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "rows", "keyed_rows", "orphan_rows", "orphan_share"),
+        index=("day",),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
+# Per-column statistics of the profile kind, each cast to DOUBLE so one frame can mix column types.
+_PROFILE_STATISTICS = {
+    "null_rows": "count(*) - count({column})",
+    "min_value": "min({column})",
+    "max_value": "max({column})",
+    "mean_value": "avg({column})",
+}
+
+
+def _profile(o: Mapping[str, Any]) -> FrameQuery:
+    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+    columns = _column_list(o["columns"], "columns")
+    statistics = ", ".join(_PROFILE_STATISTICS)
+    # One aggregate per column × statistic ("amount__min_value"), then a multi-column unpivot turns
+    # each column's group of aggregates into one row (column_name = the column).
+    aggregates, groups = [], []
+    for column in columns:
+        names = [f'"{column}__{name}"' for name in _PROFILE_STATISTICS]
+        aggregates += [
+            f"cast({expression.format(column=quote_identifier(column, 'columns'))} as double) as {name}"
+            for expression, name in zip(_PROFILE_STATISTICS.values(), names, strict=True)
+        ]
+        groups.append(f"({', '.join(names)}) as {quote_identifier(column, 'columns')}")
+    sql = f"""
+        with per_day as (
+            select {pc} as day, count(*) as rows, {", ".join(aggregates)}
+            from {table}
+            where {_window_filter(pc)}
+            group by 1
+        )
+        select day, column_name, rows, {statistics}
+        from (unpivot per_day on {", ".join(groups)} into name column_name value {statistics})
+        order by day, column_name
+    """
+    return FrameQuery(
+        sql=sql,
+        columns=("day", "column_name", "rows", *_PROFILE_STATISTICS),
+        index=("day", "column_name"),
+        table=o["table"],
+        partition_column=o["partition_column"],
+    )
+
+
 _TABLE_OPTIONS = {"partition_column": DEFAULT_PARTITION_COLUMN}
 
 KINDS: dict[str, FrameKind] = {
@@ -419,6 +540,32 @@ KINDS: dict[str, FrameKind] = {
             required=("table", "columns"),
             optional={**_TABLE_OPTIONS, "rows": 1000, "seed": 7, "offending": None, "offending_rows": 20},
             build=_sample,
+        ),
+        FrameKind(
+            "rejects",
+            "one row per landed day of a classified staging model: rows, rejected_rows (non-null "
+            "`reason_column`), reject_share, top_reason (the day's most frequent reason), "
+            "top_reason_rows, top_reason_share; shares are null below `min_rows` rows",
+            required=("table",),
+            optional={**_TABLE_OPTIONS, "reason_column": "reject_reason", "min_rows": MIN_SHARE_ROWS},
+            build=_rejects,
+        ),
+        FrameKind(
+            "orphans",
+            "one row per landed day: rows, keyed_rows (non-null `column`), orphan_rows (keyed rows "
+            "whose value is not in `parent_table`.`parent_column`, default the same name), "
+            "orphan_share = orphan_rows / keyed_rows (null below `min_rows` keyed rows)",
+            required=("table", "column", "parent_table"),
+            optional={**_TABLE_OPTIONS, "parent_column": None, "min_rows": MIN_SHARE_ROWS},
+            build=_orphans,
+        ),
+        FrameKind(
+            "profile",
+            "one row per landed day × listed column: rows, null_rows, min_value, max_value, "
+            "mean_value (as DOUBLE; numeric, boolean-free columns)",
+            required=("table", "columns"),
+            optional=dict(_TABLE_OPTIONS),
+            build=_profile,
         ),
         FrameKind(
             "sql",
