@@ -10,7 +10,8 @@
     One row per user per business day with any clean event, order, campaign touch or review.
     Every source row is counted on the local day of its partition timestamp, which staging
     guarantees is its landing partition — so the run's window of activity days is rebuilt from
-    exactly the window's partitions. Campaign opens/clicks count on the day of the send.
+    exactly the window's partitions. Campaign opens/clicks count on the day of the send. A session
+    that crosses midnight counts as a session on each of its days (as in `sessions`).
 -#}
 
 with events as (
@@ -43,6 +44,28 @@ sends as (
 reviews as (
     select * from {{ ref('stg_reviews') }}
     where {{ in_partition_window() }}
+),
+
+-- One row per session and day: did it put something in the cart, did it end in a purchase?
+session_outcomes as (
+    select
+        user_id,
+        session_id,
+        event_date as activity_date,
+        count(case when event_type = 'add_to_cart' then 1 end) > 0 as has_cart,
+        count(case when event_type = 'purchase' then 1 end) > 0 as has_purchase
+    from events
+    group by user_id, session_id, event_date
+),
+
+session_counts as (
+    select
+        user_id,
+        activity_date,
+        count(case when has_cart then 1 end) as sessions_carted,
+        count(case when has_cart and not has_purchase then 1 end) as sessions_abandoned
+    from session_outcomes
+    group by user_id, activity_date
 ),
 
 event_counts as (
@@ -107,7 +130,8 @@ review_counts as (
     select
         user_id,
         review_date as activity_date,
-        count(*) as reviews
+        count(*) as reviews,
+        sum(rating) as rating_sum
     from reviews
     group by user_id, review_date
 ),
@@ -139,6 +163,8 @@ daily as (
         coalesce(event_counts.favorites, 0) as favorites,
         coalesce(event_counts.purchase_events, 0) as purchase_events,
         coalesce(event_counts.sessions, 0) as sessions,
+        coalesce(session_counts.sessions_carted, 0) as sessions_carted,
+        coalesce(session_counts.sessions_abandoned, 0) as sessions_abandoned,
         {%- for slot in hour_slots() %}
         coalesce(event_counts.events_{{ slot.name }}, 0) as events_{{ slot.name }},
         {%- endfor %}
@@ -157,10 +183,13 @@ daily as (
         coalesce(send_counts.sends_received, 0) as sends_received,
         coalesce(send_counts.sends_opened, 0) as sends_opened,
         coalesce(send_counts.sends_clicked, 0) as sends_clicked,
-        coalesce(review_counts.reviews, 0) as reviews
+        coalesce(review_counts.reviews, 0) as reviews,
+        cast(coalesce(review_counts.rating_sum, 0) as bigint) as rating_sum
     from user_days
     left join event_counts
         on user_days.user_id = event_counts.user_id and user_days.activity_date = event_counts.activity_date
+    left join session_counts
+        on user_days.user_id = session_counts.user_id and user_days.activity_date = session_counts.activity_date
     left join order_counts
         on user_days.user_id = order_counts.user_id and user_days.activity_date = order_counts.activity_date
     left join item_counts

@@ -1,115 +1,178 @@
 {{ config(materialized='table') }}
 {#-
-    The wide user profile (one row per user) as of one day, from the daily rollup only — nothing
-    after the as-of day is read, so a past as-of reproduces what was known then. Demographics are
-    the user version valid on that day. Windows "_30d" etc. are the N days ending on as_of,
-    inclusive (as_of - N + 1 .. as_of).
+    The wide user profile (用户画像): one row per user as of one business day, the user facts
+    (facts.fct_user_facts, nothing after the as-of day) and one column per tag a BI tool filters
+    on, named by its tag code (tag_catalog.yml; docs/tags.md). Rule tags turn facts into labels
+    with cut points from dbt vars; model tags come from the ML tables (left join: a user without
+    a cluster or a score gets nulls).
 -#}
 
-with as_of as (
-    select {{ as_of_date(
-        'select max(activity_date) as day from ' ~ ref('int_user_daily')
-        ~ ' union all select max(valid_from_date) as day from ' ~ ref('stg_users__versions')
-    ) }} as as_of_date
+{%- set high_share = number_var('value_tier_high_share') -%}
+{%- set mid_share = number_var('value_tier_mid_share') -%}
+{%- if mid_share < high_share -%}
+    {{ exceptions.raise_compiler_error("var value_tier_mid_share must not be less than value_tier_high_share") }}
+{%- endif %}
+
+with facts as (
+    select * from {{ ref('fct_user_facts') }}
 ),
 
-users_as_of as (
-    select
-        versions.*,
-        as_of.as_of_date
-    from {{ ref('stg_users__versions') }} as versions
-    cross join as_of
-    where versions.valid_from_date <= as_of.as_of_date
-        and (versions.valid_to_date is null or versions.valid_to_date > as_of.as_of_date)
-),
-
-daily as (
-    select
-        daily.*,
-        {{ dbt.datediff('daily.activity_date', 'as_of.as_of_date', 'day') }} as days_ago
-    from {{ ref('int_user_daily') }} as daily
-    cross join as_of
-    where daily.activity_date <= as_of.as_of_date
-),
-
-activity as (
+-- Buyers of the last 365 days ranked by revenue: the share of buyers spending at least as much.
+buyer_ranks as (
     select
         user_id,
-        min(case when is_active then activity_date end) as first_active_date,
-        max(case when is_active then activity_date end) as last_active_date,
-        min(case when orders > 0 then activity_date end) as first_order_date,
-        max(case when orders > 0 then activity_date end) as last_order_date,
-        {%- for days in [30, 90, 365] %}
-        sum(case when days_ago < {{ days }} then orders else 0 end) as orders_{{ days }}d,
-        sum(case when days_ago < {{ days }} then revenue else 0 end) as revenue_{{ days }}d,
-        {%- endfor %}
-        sum(orders) as orders_total,
-        sum(revenue) as revenue_total,
-        sum(coupon_orders) as coupon_orders_total,
-        count(case when is_active and days_ago < 30 then 1 end) as active_days_30d,
-        sum(case when days_ago < 30 then events else 0 end) as events_30d,
-        {%- for platform in accepted_codes('platform') %}
-        sum(events_{{ platform }}) as events_{{ platform }},
-        {%- endfor %}
-        {%- for slot in hour_slots() %}
-        sum(events_{{ slot.name }}) as events_{{ slot.name }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from daily
-    group by user_id
+        cume_dist() over (order by revenue_365d desc) as revenue_top_share
+    from facts
+    where orders_365d > 0
 ),
 
-{%- set platform_columns = [] -%}
-{%- for platform in accepted_codes('platform') -%}
-    {%- do platform_columns.append((platform, 'events_' ~ platform)) -%}
-{%- endfor -%}
-{%- set slot_columns = [] -%}
-{%- for slot in hour_slots() -%}
-    {%- do slot_columns.append((slot.name, 'events_' ~ slot.name)) -%}
-{%- endfor %}
+clusters as (
+    select user_id, cluster_id, cluster_name
+    from {{ source('ml', 'user_clusters') }}
+),
 
-preferences as (
+-- The latest score per user that describes a day up to the profile's as-of day.
+latest_propensity as (
     select
         user_id,
-        {{ label_of_max(platform_columns) }} as preferred_platform,
-        {{ label_of_max(slot_columns) }} as preferred_hour_slot
-    from activity
+        score,
+        decile,
+        row_number() over (partition by user_id order by as_of desc, model_version desc) as score_rank
+    from {{ source('ml', 'purchase_propensity') }}
+    where as_of <= (select max(as_of) from facts)
+),
+
+rfm_scores as (
+    select
+        user_id,
+        {{ score_at_most('recency_days', cut_points_var('rfm_recency_days', 4)) }} as rfm_r,
+        case when orders_total > 0 then
+            {{ score_at_least('orders_365d', cut_points_var('rfm_frequency_orders', 4)) }}
+        end as rfm_f,
+        case when orders_total > 0 then
+            {{ score_at_least('revenue_365d', cut_points_var('rfm_monetary_cny', 4)) }}
+        end as rfm_m
+    from facts
 ),
 
 profile as (
     select
-        users_as_of.user_id,
-        users_as_of.gender,
-        cast({{ age_in_years('users_as_of.birth_date', 'users_as_of.as_of_date') }} as integer) as age,
-        users_as_of.city,
-        users_as_of.province,
-        users_as_of.city_tier,
-        users_as_of.register_channel,
-        users_as_of.marketing_consent,
-        users_as_of.registered_at_utc as registered_at,
-        cast({{ dbt.datediff('users_as_of.registered_date', 'users_as_of.as_of_date', 'day') }} as integer)
-            as tenure_days,
-        activity.first_active_date,
-        activity.last_active_date,
-        activity.first_order_date,
-        activity.last_order_date,
-        cast({{ dbt.datediff('activity.last_order_date', 'users_as_of.as_of_date', 'day') }} as integer)
-            as recency_days,
-        {%- for days in [30, 90, 365] %}
-        cast(coalesce(activity.orders_{{ days }}d, 0) as bigint) as orders_{{ days }}d,
-        {{ to_money('coalesce(activity.revenue_' ~ days ~ 'd, 0)') }} as revenue_{{ days }}d,
-        {%- endfor %}
-        cast(coalesce(activity.orders_total, 0) as bigint) as orders_total,
-        {{ to_money('coalesce(activity.revenue_total, 0)') }} as revenue_total,
-        {{ to_money('activity.revenue_total / nullif(activity.orders_total, 0)') }} as aov,
-        cast(activity.coupon_orders_total as double) / nullif(activity.orders_total, 0) as coupon_order_share,
-        cast(coalesce(activity.active_days_30d, 0) as bigint) as active_days_30d,
-        cast(coalesce(activity.events_30d, 0) as bigint) as events_30d,
-        preferences.preferred_platform,
-        preferences.preferred_hour_slot,
-        users_as_of.as_of_date as as_of
-    from users_as_of
-    left join activity on users_as_of.user_id = activity.user_id
-    left join preferences on users_as_of.user_id = preferences.user_id
+        facts.user_id,
+        facts.gender,
+        facts.age,
+        facts.city,
+        facts.province,
+        facts.city_tier,
+        facts.register_channel,
+        facts.marketing_consent,
+        facts.registered_at,
+        facts.tenure_days,
+        facts.first_active_date,
+        facts.last_active_date,
+        facts.first_order_date,
+        facts.last_order_date,
+        facts.recency_days,
+        facts.orders_30d,
+        facts.revenue_30d,
+        facts.orders_90d,
+        facts.revenue_90d,
+        facts.orders_365d,
+        facts.revenue_365d,
+        facts.orders_total,
+        facts.revenue_total,
+        facts.aov,
+        facts.coupon_order_share,
+        facts.active_days_30d,
+        facts.events_30d,
+        facts.preferred_platform,
+        facts.preferred_hour_slot,
+        -- demographic
+        {{ age_band('facts.age') }} as age_band,
+        {{ city_tier_label('facts.city_tier') }} as city_tier_label,
+        -- consumption
+        case
+            when buyer_ranks.user_id is null then 'none'
+            when buyer_ranks.revenue_top_share <= {{ high_share }} then 'high'
+            when buyer_ranks.revenue_top_share <= {{ mid_share }} then 'mid'
+            else 'low'
+        end as value_tier,
+        cast(rfm_scores.rfm_r as integer) as rfm_r,
+        cast(rfm_scores.rfm_f as integer) as rfm_f,
+        cast(rfm_scores.rfm_m as integer) as rfm_m,
+        {{ rfm_segment('rfm_scores.rfm_r', 'rfm_scores.rfm_f', 'rfm_scores.rfm_m') }} as rfm_segment,
+        case when facts.orders_365d = 0 then 'none' else
+            {{ band('facts.orders_365d', cut_points_var('frequency_band_orders', 3),
+                    ['one_time', 'occasional', 'regular', 'frequent']) }}
+        end as frequency_band,
+        {{ band('facts.aov_365d', cut_points_var('aov_band_cny', 3), ['low', 'medium', 'high', 'premium']) }}
+            as aov_band,
+        case
+            when facts.price_sensitivity_score is null then 'unknown'
+            when facts.price_sensitivity_score >= {{ number_var('price_sensitivity_high') }} then 'high'
+            when facts.price_sensitivity_score >= {{ number_var('price_sensitivity_medium') }} then 'medium'
+            else 'low'
+        end as price_sensitivity,
+        facts.price_sensitivity_score,
+        facts.coupon_order_share_90d,
+        facts.discount_depth_90d,
+        -- interest
+        facts.top_category_l1,
+        facts.top_category_l1_share,
+        facts.top_category_l2,
+        facts.top_category_l2_share,
+        facts.category_affinities,
+        case when facts.branded_lines_90d < {{ integer_var('brand_loyalty_min_lines') }} then 'unknown' else
+            {{ band('facts.brand_concentration', cut_points_var('brand_loyalty_hhi', 2), ['explorer', 'mixed', 'loyal']) }}
+        end as brand_loyalty,
+        facts.brand_concentration,
+        -- behaviour
+        facts.best_hour_slot,
+        facts.best_weekday,
+        {{ band('facts.active_days_30d', cut_points_var('activity_level_days', 3), ['inactive', 'low', 'medium', 'high']) }}
+            as activity_level,
+        coalesce(
+            {{ dbt.datediff('facts.last_cart_abandoned_date', 'facts.as_of', 'day') }} < {{ integer_var('cart_abandoner_days') }}
+            and (facts.last_order_date is null or facts.last_order_date < facts.last_cart_abandoned_date),
+            false
+        ) as is_cart_abandoner,
+        facts.view_to_cart_rate_90d,
+        facts.cart_to_buy_rate_90d,
+        facts.cart_abandonment_rate_90d,
+        case when facts.reviews_total = 0 then 'none' else
+            {{ band('facts.avg_rating', cut_points_var('review_style_rating', 2), ['critical', 'balanced', 'generous']) }}
+        end as review_style,
+        facts.avg_rating,
+        -- lifecycle
+        facts.lifecycle_stage,
+        {{ tenure_band('facts.tenure_days') }} as tenure_band,
+        facts.days_inactive,
+        -- marketing
+        coalesce(
+            facts.coupon_orders_90d >= {{ integer_var('coupon_lover_min_orders') }}
+            and facts.coupon_order_share_90d >= {{ number_var('coupon_lover_min_share') }},
+            false
+        ) as coupon_lover,
+        facts.best_channel,
+        case when facts.messages_90d = 0 then 'unknown' else
+            {{ band('facts.open_rate_90d', cut_points_var('campaign_responsiveness_open_rate', 2),
+                    ['low', 'medium', 'high']) }}
+        end as campaign_responsiveness,
+        facts.messages_90d,
+        facts.open_rate_90d,
+        facts.conversion_rate_90d,
+        -- model
+        cast(clusters.cluster_id as integer) as cluster_id,
+        clusters.cluster_name,
+        cast(latest_propensity.score as double) as propensity_score,
+        cast(latest_propensity.decile as integer) as propensity_decile,
+        facts.as_of
+    from facts
+    left join buyer_ranks on facts.user_id = buyer_ranks.user_id
+    left join rfm_scores on facts.user_id = rfm_scores.user_id
+    left join clusters on facts.user_id = clusters.user_id
+    left join latest_propensity
+        on facts.user_id = latest_propensity.user_id
+        and latest_propensity.score_rank = 1
 )
 
 select * from profile
