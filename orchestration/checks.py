@@ -11,8 +11,9 @@ No `from __future__ import annotations` here: Dagster inspects the check's `cont
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -21,6 +22,9 @@ from huaxiang.quality.frames import Window, fallback_window, run_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
 from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT, Settings
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+
+if TYPE_CHECKING:
+    from huaxiang.quality.validate import SuiteResult
 
 WINDOW_FROM_RUN = "run partitions"
 
@@ -124,7 +128,7 @@ def _suite_check(
             failed_days = [day.isoformat() for day, ok in verdicts.items() if not ok]
             if result.gx_setup_seconds:
                 context.log.info(f"Great Expectations loaded in {result.gx_setup_seconds:.1f}s")
-            _report_days_of_range(context, suite, partitions_def, window, verdicts, severity)
+            _report_days_of_range(context, suite, partitions_def, window, result, severity)
             return dg.AssetCheckResult(
                 passed=result.passed,
                 severity=severity,
@@ -152,30 +156,30 @@ def _report_days_of_range(
     suite: Suite,
     partitions_def: dg.PartitionsDefinition | None,
     window: Window,
-    verdicts: Mapping[date, bool],
+    result: "SuiteResult",
     severity: dg.AssetCheckSeverity,
 ) -> None:
     """A range run plans the check for every partition of the range but Dagster records the
-    returned result without a partition; log one evaluation per partition (its day's verdict) so
-    each day of a backfill gets its own status. The returned result still does the gating."""
+    returned result without a partition; log one evaluation per partition (its day's verdict and,
+    for a failed day, that day's first failure in words) so each day of a backfill gets its own
+    status. The returned result still does the gating."""
+    from huaxiang.quality.report import day_summary
+
     if not isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
         return
     if window.source != WINDOW_FROM_RUN or context.has_partition_key or not context.has_partition_key_range:
         return
     for key in partitions_def.get_partition_keys_in_range(context.partition_key_range):
-        day = partitions_def.time_window_for_partition_key(key).start.date()
-        passed = verdicts.get(day, True)
+        failure = day_summary(result, partitions_def.time_window_for_partition_key(key).start.date())
         context.op_execution_context.log_event(
             dg.AssetCheckEvaluation(
                 asset_key=dg.AssetKey(list(suite.asset)),
                 check_name=suite.name,
-                passed=passed,
+                passed=failure is None,
                 severity=severity,
                 blocking=suite.blocking,
                 partition=key,
-                description=None
-                if passed
-                else f"Failed on {day} in the range {window.describe()}; see the range result.",
+                description=failure,
                 metadata={"window": window.describe()},
             )
         )

@@ -62,6 +62,25 @@
 {%- endmacro %}
 
 
+{#-
+    Local hour (0-23) to send to a user whose most active hour slot is `slot_column`: inside the
+    slot, but never in the quiet hours 22:00-08:00 (night owls get the last hour before them);
+    an unknown slot gets the evening hour.
+-#}
+{% macro marketing_send_hour(slot_column) -%}
+    {%- set send_hours = {'night': 21, 'morning': 10, 'afternoon': 14, 'evening': 20, 'late_night': 21} -%}
+    {%- if send_hours.keys() | sort != hour_slots() | map(attribute='name') | sort -%}
+        {{ exceptions.raise_compiler_error("marketing_send_hour needs a send hour for every hour slot") }}
+    {%- endif -%}
+    case {{ slot_column }}
+    {%- for slot in hour_slots() %}
+        when '{{ slot.name }}' then {{ send_hours[slot.name] }}
+    {%- endfor %}
+        else 20
+    end
+{%- endmacro %}
+
+
 {#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
 {% macro marketing_ratio(numerator, denominator) -%}
     cast({{ numerator }} as double) / nullif({{ denominator }}, 0)

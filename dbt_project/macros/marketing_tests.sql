@@ -27,3 +27,25 @@ where
     {%- endfor %}
 
 {% endtest %}
+
+
+{#- marketing_consenting_users: every user of the model has marketing consent in `profile` (missing = no consent). -#}
+{% test marketing_consenting_users(model, profile, column_name='user_id') %}
+
+select members.{{ column_name }}
+from {{ model }} as members
+left join {{ profile }} as profile on members.{{ column_name }} = profile.user_id
+where not coalesce(profile.marketing_consent, false)
+
+{% endtest %}
+
+
+{#- marketing_frequency_cap: no value of `column_name` (a user) has more than var `limit_var` rows per `per` group. -#}
+{% test marketing_frequency_cap(model, column_name, limit_var, per=[]) %}
+
+select {{ (per + [column_name]) | join(', ') }}, count(*) as rows_per_user
+from {{ model }}
+group by {{ (per + [column_name]) | join(', ') }}
+having count(*) > {{ marketing_int_var(limit_var, 1) }}
+
+{% endtest %}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from huaxiang.quality.validate import ExpectationOutcome, SuiteResult
 
 
@@ -48,8 +50,17 @@ def expectations_markdown(result: SuiteResult) -> str:
 
 def summary(result: SuiteResult) -> str:
     """The check's description: the first failing expectation in words, or what passed."""
-    failures = result.failures
-    if not failures:
+    if not result.failures:
         return f"All {len(result.outcomes)} expectations passed."
+    return _first_of(result.failures)
+
+
+def day_summary(result: SuiteResult, day: date) -> str | None:
+    """One day's verdict in words (None when the day passed), for its partition's status."""
+    failures = result.failures_on(day)
+    return _first_of(failures) if failures else None
+
+
+def _first_of(failures: list[ExpectationOutcome]) -> str:
     more = f" (+{len(failures) - 1} more failing)" if len(failures) > 1 else ""
     return failures[0].sentence() + more

@@ -91,13 +91,14 @@ class SuiteResult:
     def rows_validated(self) -> int:
         return sum(self.frame_rows.values())
 
+    def failures_on(self, day: date) -> list[ExpectationOutcome]:
+        """The failures that concern one day: those with unexpected rows on it, and those that
+        cannot be attributed to rows (a table-level expectation fails every day)."""
+        return [o for o in self.failures if o.failed_days is None or day in o.failed_days]
+
     def day_passed(self, days: Sequence[date]) -> dict[date, bool]:
-        """Per-day verdict: a day fails if a failed expectation has unexpected rows on it, or if a
-        failure cannot be attributed to rows (a table-level expectation fails every day)."""
-        failed: set[date] = set()
-        for outcome in self.failures:
-            failed.update(days if outcome.failed_days is None else outcome.failed_days)
-        return {day: day not in failed for day in days}
+        """Per-day verdict: a day passes when no failure concerns it."""
+        return {day: not self.failures_on(day) for day in days}
 
 
 @dataclass

@@ -1,0 +1,250 @@
+"""`huaxiang quality`: why data was held back — the quarantine and the latest result of every gate.
+
+Two read-only sources:
+
+- the warehouse: every `staging.stg_<table>_rejected` view, counted by partition day and reject
+  reason (with a few example keys), against `staging.stg_<table>__classified` for the share;
+- the Dagster instance under $HUAXIANG_HOME/dagster: the latest execution of every asset check of
+  the code location (GX suites, dbt tests, the contract and PII checks) with its status, whether it
+  blocks, and its description — for a failure, the reason in words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from huaxiang.contract import RAW_TABLES
+from huaxiang.settings import Settings
+from huaxiang.warehouse import connect
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+STAGING_SCHEMA = "staging"
+EXAMPLES_PER_GROUP = 2
+# Statuses of a check's latest execution, as shown.
+PASSED, FAILED, NOT_RUN, RUNNING, NEVER = "passed", "FAILED", "not run", "running", "never run"
+_STATUS_ORDER = (FAILED, NOT_RUN, RUNNING, NEVER, PASSED)
+
+
+@dataclass(frozen=True)
+class RejectGroup:
+    """Quarantined rows of one table, partition day and reason."""
+
+    table: str
+    day: date
+    reason: str
+    rows: int
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableQuarantine:
+    table: str
+    rows: int  # every classified row (clean + rejected)
+    rejected: int
+
+    @property
+    def share(self) -> float:
+        return self.rejected / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    asset: str
+    name: str
+    blocking: bool
+    status: str  # PASSED, FAILED, NOT_RUN, RUNNING or NEVER
+    description: str  # the latest evaluation's description, else what the check guards
+    partition: str | None = None
+    run_id: str | None = None
+    evaluated_at: datetime | None = None
+
+
+@dataclass
+class QualityReport:
+    warehouse: Path
+    tables: list[TableQuarantine] = field(default_factory=list)
+    rejects: list[RejectGroup] = field(default_factory=list)
+    checks: list[CheckStatus] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed_checks(self) -> list[CheckStatus]:
+        return [check for check in self.checks if check.status == FAILED]
+
+    def rejected_rows(self, table: str) -> dict[str, int]:
+        """Rejected rows of one table by reason (all days of the report)."""
+        counts: dict[str, int] = {}
+        for group in self.rejects:
+            if group.table == table:
+                counts[group.reason] = counts.get(group.reason, 0) + group.rows
+        return counts
+
+    def render(self) -> str:
+        lines = [f"Quarantine (rejected rows) in {self.warehouse}"]
+        if self.tables:
+            lines.append(f"  {'table':<16}{'rows':>12}{'rejected':>10}{'share':>8}")
+            lines += [f"  {t.table:<16}{t.rows:>12,}{t.rejected:>10,}{t.share:>8.2%}" for t in self.tables]
+        if self.rejects:
+            lines.append("Rejected rows by table, partition day and reason:")
+            lines.append(f"  {'table':<16}{'day':<12}{'reason':<20}{'rows':>8}  examples")
+            lines += [
+                f"  {g.table:<16}{g.day.isoformat():<12}{g.reason:<20}{g.rows:>8,}  {'; '.join(g.examples)}"
+                for g in self.rejects
+            ]
+        elif self.tables:
+            lines.append("No rejected rows.")
+        lines.append("")
+        lines.append(self._render_checks())
+        lines += [f"Note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _render_checks(self) -> str:
+        if all(check.status == NEVER for check in self.checks):
+            return "Checks: none has run yet (`huaxiang run` runs them)."
+        counts = {status: sum(c.status == status for c in self.checks) for status in _STATUS_ORDER}
+        lines = ["Checks, latest result of each: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n)]
+        # Passed checks are only counted; the rest are listed, failures first with their reason.
+        for check in sorted(self.checks, key=lambda c: (_STATUS_ORDER.index(c.status), c.asset, c.name)):
+            if check.status == PASSED:
+                continue
+            kind = "blocking" if check.blocking else "warning"
+            where = f" [{check.partition}]" if check.partition else ""
+            when = f" at {check.evaluated_at:%Y-%m-%d %H:%M}" if check.evaluated_at else ""
+            lines.append(f"  {check.status:<9} {check.asset} :: {check.name} ({kind}){where}{when}")
+            if check.status == FAILED and check.description:
+                lines.append(f"            {check.description}")
+        return "\n".join(lines)
+
+
+def quality_report(settings: Settings, *, first_day: date | None = None, last_day: date | None = None) -> QualityReport:
+    """The quarantine of the warehouse (optionally for partition days first_day..last_day) and the
+    latest result of every asset check. Reads only; never creates a warehouse or runs anything."""
+    report = QualityReport(warehouse=settings.warehouse_path)
+    if not settings.warehouse_path.is_file():
+        report.notes.append(
+            f"no warehouse at {settings.warehouse_path}: nothing has run yet. "
+            "Land data (`huaxiang generate` or `huaxiang ingest`) and run `huaxiang run`."
+        )
+        return report
+    with connect(settings.warehouse_path, read_only=True) as conn:
+        for table in RAW_TABLES:
+            if not _has_quarantine(conn, table):
+                report.notes.append(f"staging has no quarantine for {table} yet (staging has not run).")
+                continue
+            report.tables.append(_table_quarantine(conn, table, first_day, last_day))
+            report.rejects += _reject_groups(conn, table, first_day, last_day)
+    report.checks = latest_check_statuses(settings)
+    return report
+
+
+def _has_quarantine(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    found = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name in (?, ?)",
+        [STAGING_SCHEMA, f"stg_{table}_rejected", f"stg_{table}__classified"],
+    ).fetchone()[0]
+    return found == 2
+
+
+def _day_filter(first_day: date | None, last_day: date | None) -> tuple[str, list[date]]:
+    clauses, params = [], []
+    if first_day:
+        clauses.append("_partition_date >= ?")
+        params.append(first_day)
+    if last_day:
+        clauses.append("_partition_date <= ?")
+        params.append(last_day)
+    return (" where " + " and ".join(clauses) if clauses else ""), params
+
+
+def _table_quarantine(
+    conn: duckdb.DuckDBPyConnection, table: str, first_day: date | None, last_day: date | None
+) -> TableQuarantine:
+    where, params = _day_filter(first_day, last_day)
+    rows, rejected = conn.execute(
+        f"select count(*), count(reject_reason) from {STAGING_SCHEMA}.stg_{table}__classified{where}", params
+    ).fetchone()
+    return TableQuarantine(table=table, rows=rows, rejected=rejected)
+
+
+def _reject_groups(
+    conn: duckdb.DuckDBPyConnection, table: str, first_day: date | None, last_day: date | None
+) -> list[RejectGroup]:
+    """Counts per day × reason and, as examples, the natural keys of the group's first rows."""
+    where, params = _day_filter(first_day, last_day)
+    key = RAW_TABLES[table].key
+    example = " || ' ' || ".join(f"'{column}=' || coalesce(cast({column} as varchar), 'null')" for column in key)
+    rows = conn.execute(
+        f"""
+        select
+            _partition_date,
+            reject_reason,
+            count(*) as rows,
+            list({example} order by {", ".join(key)} nulls first)[1:{EXAMPLES_PER_GROUP}] as examples
+        from {STAGING_SCHEMA}.stg_{table}_rejected{where}
+        group by 1, 2
+        order by 1, 2
+        """,
+        params,
+    ).fetchall()
+    return [RejectGroup(table, day, reason, count, tuple(examples)) for day, reason, count, examples in rows]
+
+
+def latest_check_statuses(settings: Settings) -> list[CheckStatus]:
+    """The latest execution of every asset check of the code location, from the Dagster instance."""
+    from dagster import DagsterInstance
+
+    from huaxiang.dbt_manifest import manifest_path
+    from huaxiang.instance import ensure_instance_config
+
+    ensure_instance_config(settings)
+    manifest_path()  # a clear error when the dbt project was never prepared
+    from orchestration.definitions import build_definitions
+
+    graph = build_definitions(settings).resolve_asset_graph()
+    specs = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    with DagsterInstance.get() as instance:
+        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key([s.key for s in specs])
+        runs = {record.run_id for record in latest.values()}
+        finished = {run_id for run_id in runs if (run := instance.get_run_by_id(run_id)) and run.is_finished}
+    return [_status(spec, latest.get(spec.key), finished) for spec in _sorted(specs)]
+
+
+def _sorted(specs: Iterable[dg.AssetCheckSpec]) -> list[dg.AssetCheckSpec]:
+    return sorted(specs, key=lambda spec: (spec.asset_key.to_user_string(), spec.name))
+
+
+def _first_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _status(spec: dg.AssetCheckSpec, record: Any, finished_runs: set[str]) -> CheckStatus:
+    """A check's latest execution in words. A record that is still PLANNED belongs to a run that is
+    either going on or ended without executing the check (an upstream gate failed)."""
+    asset, guards = spec.asset_key.to_user_string(), _first_line(spec.description)
+    if record is None:
+        return CheckStatus(asset, spec.name, spec.blocking, NEVER, guards)
+    evaluation = None if record.status.value == "PLANNED" else record.evaluation
+    if evaluation is None:
+        status, description = (NOT_RUN if record.run_id in finished_runs else RUNNING), guards
+    else:
+        status = PASSED if evaluation.passed else FAILED
+        description = _first_line(evaluation.description) or guards
+    return CheckStatus(
+        asset,
+        spec.name,
+        spec.blocking,
+        status,
+        description,
+        partition=record.partition,
+        run_id=record.run_id,
+        evaluated_at=datetime.fromtimestamp(record.create_timestamp),
+    )
