@@ -71,6 +71,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if summary.success else 1
 
 
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.ingest.run import run_ingest_command
+
+    settings.ensure_dirs()
+    return run_ingest_command(args, settings)
+
+
+def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.quality_report import quality_report
+
+    print(quality_report(settings, first_day=args.from_day, last_day=args.to_day).render())
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.dbt_manifest import prepare_manifest
     from huaxiang.instance import ensure_instance_config
@@ -113,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_day", type=_parse_day, help="first day (default: first landed)")
     run.add_argument("--to", dest="to_day", type=_parse_day, help="last day (default: last landed)")
     run.set_defaults(handler=cmd_run)
+
+    ingest = commands.add_parser("ingest", help="land your own exports (CSV/Parquet/XLSX) through a mapping file")
+    from huaxiang.ingest.run import add_ingest_arguments
+
+    add_ingest_arguments(ingest)
+    ingest.set_defaults(handler=cmd_ingest)
+
+    quality = commands.add_parser("quality", help="quarantined rows by table, day and reason; latest check results")
+    quality.add_argument("--from", dest="from_day", type=_parse_day, help="first partition day")
+    quality.add_argument("--to", dest="to_day", type=_parse_day, help="last partition day")
+    quality.set_defaults(handler=cmd_quality)
 
     dev = commands.add_parser("dev", help="open the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)
