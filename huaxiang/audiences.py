@@ -17,7 +17,7 @@ says is ever pasted into SQL as text:
 
 Condition language (``where`` and each action's ``when``)::
 
-    {field: propensity_decile, op: "<=", value: 2}      # a profile field compared with a value
+    {field: propensity_decile, op: ">=", value: 9}      # a profile field compared with a value
     {field: value_tier, op: in, value: [high, mid]}
     {field: best_channel, op: is_null}
     {activity: active, days_ago: [30, 90]}             # >= 1 active day 30..90 days before as_of
@@ -133,7 +133,6 @@ ACTIVITY_KINDS = {"active": "is_active", "ordered": "has_paid_order"}
 
 @dataclass(frozen=True)
 class Comparison:
-    name: str  # as written in the definition
     field: Field
     op: str
     value: Any = None
@@ -226,6 +225,8 @@ def _scalar(field_name: str, field: Field, value: Any, where: str) -> Any:
 
 def _comparison(data: Mapping[str, Any], where: str, fields: Mapping[str, Field]) -> Comparison:
     op = data.get("op")
+    if not isinstance(op, str):
+        raise _fail(where, f"'op' must be an operator name, got {op!r}")
     null_test = op in NULL_OPERATORS
     _keys(data, where, {"field", "op"} if null_test else {"field", "op", "value"})
     name = data["field"]
@@ -233,16 +234,16 @@ def _comparison(data: Mapping[str, Any], where: str, fields: Mapping[str, Field]
         raise _fail(where, f"unknown field {name!r}; known fields: {sorted(fields)}")
     field = fields[name]
     if null_test:
-        return Comparison(name, field, op)
+        return Comparison(field, op)
     value = data["value"]
     if op in OPERATORS:
         if op not in ("=", "!=") and field.kind not in ORDERED_KINDS:
             raise _fail(where, f"operator {op!r} needs a numeric field; {name} is a {field.kind}")
-        return Comparison(name, field, op, _scalar(name, field, value, where))
+        return Comparison(field, op, _scalar(name, field, value, where))
     if op in LIST_OPERATORS:
         if not isinstance(value, list) or not value:
             raise _fail(where, f"operator {op!r} needs a non-empty list of values")
-        return Comparison(name, field, op, tuple(_scalar(name, field, item, where) for item in value))
+        return Comparison(field, op, tuple(_scalar(name, field, item, where) for item in value))
     if op == RANGE_OPERATOR:
         if field.kind not in ORDERED_KINDS:
             raise _fail(where, f"operator 'between' needs a numeric field; {name} is a {field.kind}")
@@ -251,7 +252,7 @@ def _comparison(data: Mapping[str, Any], where: str, fields: Mapping[str, Field]
         low, high = (_scalar(name, field, item, where) for item in value)
         if low > high:
             raise _fail(where, f"between [{low}, {high}] is empty")
-        return Comparison(name, field, op, (low, high))
+        return Comparison(field, op, (low, high))
     allowed = [*OPERATORS, *LIST_OPERATORS, RANGE_OPERATOR, *NULL_OPERATORS]
     raise _fail(where, f"unknown operator {op!r}; allowed: {allowed}")
 
@@ -259,7 +260,7 @@ def _comparison(data: Mapping[str, Any], where: str, fields: Mapping[str, Field]
 def _activity(data: Mapping[str, Any], where: str) -> Activity:
     _keys(data, where, {"activity", "days_ago"})
     kind, days = data["activity"], data["days_ago"]
-    if kind not in ACTIVITY_KINDS:
+    if not isinstance(kind, str) or kind not in ACTIVITY_KINDS:
         raise _fail(where, f"activity must be one of {sorted(ACTIVITY_KINDS)}, got {kind!r}")
     if (
         not isinstance(days, list)
