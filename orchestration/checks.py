@@ -42,22 +42,25 @@ def build_suite_checks(
     suites_dir: Path = EXPECTATIONS_DIR,
     timezone: str | None = None,
 ) -> list[dg.AssetChecksDefinition]:
-    """One asset check per suite file in `suites_dir`, for assets of the given graph.
+    """One asset check per suite file in `suites_dir` and asset it gates, for assets of the graph.
 
     A suite naming an asset that is not in `assets` is an error, so a typo cannot silently
     disable a gate. `timezone` (default: the partitions' timezone, else the settings) decides which
     business day a timestamp belongs to.
     """
-    suites = discover_suites(suites_dir)
-    for suite in suites:
-        if dg.AssetKey(list(suite.asset)) not in assets:
-            raise SuiteError(
-                suite.path,
-                "asset",
-                f"{suite.asset_path!r} is not an asset of this code location "
-                f"(known: {', '.join(sorted(k.to_user_string() for k in assets))})",
-            )
-    return [_suite_check(suite, assets[dg.AssetKey(list(suite.asset))], timezone) for suite in suites]
+    checks = []
+    for suite in discover_suites(suites_dir):
+        for index, path in enumerate(suite.gated_assets):
+            key = dg.AssetKey(list(path))
+            if key not in assets:
+                raise SuiteError(
+                    suite.path,
+                    "asset" if index == 0 else f"also_gates[{index - 1}]",
+                    f"{key.to_user_string()!r} is not an asset of this code location "
+                    f"(known: {', '.join(sorted(k.to_user_string() for k in assets))})",
+                )
+            checks.append(_suite_check(suite, key, assets[key], timezone))
+    return checks
 
 
 def _business_timezone(partitions_def: dg.PartitionsDefinition | None, timezone: str | None) -> str:
@@ -88,9 +91,8 @@ def run_window(context: dg.AssetCheckExecutionContext) -> Window | None:
 
 
 def _suite_check(
-    suite: Suite, partitions_def: dg.PartitionsDefinition | None, timezone: str | None
+    suite: Suite, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None, timezone: str | None
 ) -> dg.AssetChecksDefinition:
-    asset_key = dg.AssetKey(list(suite.asset))
     tz = _business_timezone(partitions_def, timezone)
     severity = dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN
     suite_file = _relative(suite.path)
@@ -128,7 +130,7 @@ def _suite_check(
             failed_days = [day.isoformat() for day, ok in verdicts.items() if not ok]
             if result.gx_setup_seconds:
                 context.log.info(f"Great Expectations loaded in {result.gx_setup_seconds:.1f}s")
-            _report_days_of_range(context, suite, partitions_def, window, result, severity)
+            _report_days_of_range(context, asset_key, suite, partitions_def, window, result, severity)
             return dg.AssetCheckResult(
                 passed=result.passed,
                 severity=severity,
@@ -153,6 +155,7 @@ def _suite_check(
 
 def _report_days_of_range(
     context: dg.AssetCheckExecutionContext,
+    asset_key: dg.AssetKey,
     suite: Suite,
     partitions_def: dg.PartitionsDefinition | None,
     window: Window,
@@ -173,7 +176,7 @@ def _report_days_of_range(
         failure = day_summary(result, partitions_def.time_window_for_partition_key(key).start.date())
         context.op_execution_context.log_event(
             dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey(list(suite.asset)),
+                asset_key=asset_key,
                 check_name=suite.name,
                 passed=failure is None,
                 severity=severity,

@@ -123,6 +123,17 @@ def unknown_users(landing: Path) -> None:
     rewrite(landing, "events", reassign)
 
 
+def tier_outside_catalog(landing: Path) -> None:
+    """The day's user upserts carry city tier 9: the `city_tier` tag's catalog range is 1..5. Raw
+    accepts it (a valid SMALLINT), staging's gate refuses it before any tag is computed."""
+
+    def tier_nine(t: pa.Table) -> pa.Table:
+        index = t.schema.get_field_index("city_tier")
+        return t.set_column(index, "city_tier", pa.array([9] * len(t), pa.int16()))
+
+    rewrite(landing, "users", tier_nine)
+
+
 @dataclass(frozen=True)
 class Fault:
     inject: Callable[[Path], None]
@@ -145,6 +156,15 @@ FAULTS = {
         "orphan_user",
         not_materialized=("facts/int_user_daily", "marts/user_profile", "published/marts_snapshot"),
         not_run=("facts/int_user_daily", "facts__int_user_daily"),
+    ),
+    # Only what reads users stops: the marts (and per-user facts, where the facts layer has them);
+    # the daily rollup of events and orders does not read users and is built.
+    "tag value outside the catalog": Fault(
+        tier_outside_catalog,
+        ("staging/stg_users", "staging__stg_users"),
+        "A city tier above 5",
+        not_materialized=("marts/user_profile", "published/marts_snapshot"),
+        not_run=("published/marts_snapshot", "no_pii"),
     ),
 }
 

@@ -56,6 +56,12 @@ def test_every_clean_staging_model_and_the_daily_facts_have_a_suite() -> None:
         (rejects,) = [frame for frame in suite.frames if frame.kind == "rejects"]
         # The quarantine profile reads the classified model of the same table.
         assert rejects.options["table"] == f"staging.stg_{table}__classified"
+    # A dimension's suite also gates its version history, which facts and marts read.
+    for table in ("users", "products", "campaigns"):
+        assert suites[f"staging__stg_{table}"].gated_assets == (
+            ("staging", f"stg_{table}"),
+            ("staging", f"stg_{table}__versions"),
+        )
     facts = suites["facts__int_user_daily"]
     assert facts.asset == ("facts", "int_user_daily")
     assert facts.day_source == ("facts.int_user_daily", "activity_date")
@@ -144,6 +150,12 @@ def test_a_minimal_suite_loads(tmp_path: Path) -> None:
             "true or false",
         ),
         (GOOD_SUITE + "  oops: [", "", "not valid YAML"),
+        (GOOD_SUITE.replace("table: raw.events", "also_gates: raw/users\ntable: raw.events"), "also_gates", "list"),
+        (
+            GOOD_SUITE.replace("table: raw.events", "also_gates: [raw//users]\ntable: raw.events"),
+            "also_gates[0]",
+            "not an asset path",
+        ),
     ],
 )
 def test_a_malformed_suite_names_file_and_field(tmp_path: Path, broken: str, field: str, words: str) -> None:

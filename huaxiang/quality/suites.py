@@ -1,6 +1,7 @@
 """Suite files: `expectations/<asset path with / as __>.yml`, loaded into plain dataclasses.
 
-A suite gates one asset. It lists named *frames* — small DataFrames computed in DuckDB by a frame
+A suite gates one asset (and, with `also_gates`, the sibling models consumers read instead, e.g. a
+dimension's version history). It lists named *frames* — small DataFrames computed in DuckDB by a frame
 kind (see `huaxiang.quality.kinds`) — and, per frame, GX 1.x expectations in GX's own JSON shape
 (`type`, `kwargs`, optional `meta`). Loading checks everything that can be checked without
 importing GX: required fields, frame options, and that every expectation names a column its frame
@@ -23,7 +24,7 @@ from huaxiang.quality.kinds import KINDS, FrameQuery, KindOptionError
 from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT
 
 SUITE_SUFFIXES = (".yml", ".yaml")
-_SUITE_KEYS = {"asset", "description", "blocking", "table", "partition_column", "frames"}
+_SUITE_KEYS = {"asset", "also_gates", "description", "blocking", "table", "partition_column", "frames"}
 # Suite-level defaults handed to every frame whose kind has that option.
 _INHERITED = ("table", "partition_column")
 _FRAME_KEYS = {"kind", "description", "expectations"}
@@ -86,9 +87,17 @@ class Suite:
     blocking: bool
     frames: tuple[FrameSpec, ...]
 
+    # Further assets the check sits on: a blocking check only stops the consumers of its asset, so a
+    # suite about data several models expose (a dimension's current rows and its versions) gates each.
+    also_gates: tuple[tuple[str, ...], ...] = ()
+
     @property
     def asset_path(self) -> str:
         return "/".join(self.asset)
+
+    @property
+    def gated_assets(self) -> tuple[tuple[str, ...], ...]:
+        return (self.asset, *self.also_gates)
 
     @property
     def expectation_count(self) -> int:
@@ -119,9 +128,11 @@ def load_suite(path: Path) -> Suite:
     _no_unknown_keys(path, "", document, _SUITE_KEYS)
 
     asset = _required_str(path, "asset", document)
-    parts = tuple(part for part in asset.split("/") if part)
-    if not parts or asset != "/".join(parts):
-        raise SuiteError(path, "asset", f"{asset!r} is not an asset path like raw/events")
+    parts = _asset_parts(path, "asset", asset)
+    also_gates_doc = document.get("also_gates", [])
+    if not isinstance(also_gates_doc, list):
+        raise SuiteError(path, "also_gates", "must be a list of asset paths")
+    also_gates = tuple(_asset_parts(path, f"also_gates[{i}]", item) for i, item in enumerate(also_gates_doc))
     expected_stem = suite_file_stem(asset)
     if path.stem != expected_stem:
         raise SuiteError(path, "asset", f"{asset!r} belongs in {expected_stem}{path.suffix}, not {path.name}")
@@ -139,6 +150,7 @@ def load_suite(path: Path) -> Suite:
         name=path.stem,
         path=path,
         asset=parts,
+        also_gates=also_gates,
         description=" ".join(description.split()),
         blocking=blocking,
         frames=frames,
@@ -220,6 +232,13 @@ def _load_expectation(path: Path, where: str, item: Any, frame: str, query: Fram
                     f"{column!r} is not a column of frame '{frame}' (columns: {', '.join(query.columns)})",
                 )
     return ExpectationSpec(type=type_, kwargs=kwargs, meta=meta)
+
+
+def _asset_parts(path: Path, field: str, asset: Any) -> tuple[str, ...]:
+    parts = tuple(part for part in asset.split("/") if part) if isinstance(asset, str) else ()
+    if not parts or asset != "/".join(parts):
+        raise SuiteError(path, field, f"{asset!r} is not an asset path like raw/events")
+    return parts
 
 
 def _required_str(path: Path, field: str, document: Mapping[str, Any]) -> str:
