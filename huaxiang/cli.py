@@ -85,6 +85,12 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_audiences(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.audiences import main as compile_audiences
+
+    return compile_audiences(["--check"] if args.check else [])
+
+
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.dbt_manifest import prepare_manifest
     from huaxiang.instance import ensure_instance_config
@@ -138,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--from", dest="from_day", type=_parse_day, help="first partition day")
     quality.add_argument("--to", dest="to_day", type=_parse_day, help="last partition day")
     quality.set_defaults(handler=cmd_quality)
+
+    audiences = commands.add_parser(
+        "audiences", help="compile dbt_project/audiences/*.yml into the audience model (docs/marts.md)"
+    )
+    audiences.add_argument("--check", action="store_true", help="only verify the compiled model is up to date")
+    audiences.set_defaults(handler=cmd_audiences)
 
     dev = commands.add_parser("dev", help="open the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)

@@ -17,7 +17,7 @@ typed as (
         ends_at as ends_at_utc,
         {{ to_business_time('ends_at') }} as ends_at_local,
         {{ business_date('ends_at') }} as end_date,
-        {{ to_money('cost_per_send') }} as cost_per_send,
+        cast(cost_per_send as decimal(18, 4)) as cost_per_send,  -- unit price of a touch: fractions of a cent matter
         superseded_at as valid_to_utc,
         is_current,
         _partition_date
