@@ -92,9 +92,9 @@ shares as (
             order by levels.interest desc, levels.category
         ) as integer) as interest_rank,
         cast(levels.views as bigint) as views,
-        levels.viewed_price_percentile_sum,
+        cast(levels.viewed_price_percentile_sum as decimal(18, 6)) as viewed_price_percentile_sum,
         cast(levels.purchase_lines as bigint) as purchase_lines,
-        levels.purchased_price_percentile_sum,
+        cast(levels.purchased_price_percentile_sum as decimal(18, 6)) as purchased_price_percentile_sum,
         {{ to_money('levels.purchased_amount') }} as purchased_amount,
         as_of.as_of_date as as_of
     from levels

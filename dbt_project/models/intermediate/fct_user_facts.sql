@@ -160,7 +160,7 @@ brand_spend as (
         brands.user_id,
         brands.brand,
         sum(brands.purchase_lines) as purchase_lines,
-        sum(brands.purchased_amount) as purchased_amount
+        {{ to_money('sum(brands.purchased_amount)') }} as purchased_amount
     from {{ ref('int_user_brand_daily') }} as brands
     cross join as_of
     where {{ in_trailing_days('brands', 90) }}
@@ -172,11 +172,13 @@ brand_shares as (
         user_id,
         brand,
         purchase_lines,
+        purchased_amount,
         {{ ratio('purchased_amount', 'sum(purchased_amount) over (partition by user_id)') }} as spend_share,
         row_number() over (partition by user_id order by purchased_amount desc, brand) as spend_rank
     from brand_spend
 ),
 
+-- Concentration as sum(amount²) / total² over exact decimals: the same whatever the summing order.
 brand_facts as (
     select
         user_id,
@@ -184,7 +186,8 @@ brand_facts as (
         sum(purchase_lines) as branded_lines_90d,
         max(case when spend_rank = 1 then brand end) as top_brand,
         max(case when spend_rank = 1 then spend_share end) as top_brand_share,
-        sum(spend_share * spend_share) as brand_concentration
+        {{ ratio('sum(purchased_amount * purchased_amount)', 'sum(purchased_amount) * sum(purchased_amount)') }}
+            as brand_concentration
     from brand_shares
     group by user_id
 ),
@@ -254,11 +257,13 @@ facts as (
         {{ ratio('activity.coupon_orders_90d', 'activity.orders_90d') }} as coupon_order_share_90d,
         {{ ratio('activity.discount_amount_90d', 'activity.gross_amount_90d') }} as discount_depth_90d,
         cast(coalesce(category_facts.product_views_90d, 0) as bigint) as product_views_90d,
-        coalesce(category_facts.viewed_price_percentile_sum_90d, 0) as viewed_price_percentile_sum_90d,
+        cast(coalesce(category_facts.viewed_price_percentile_sum_90d, 0) as decimal(18, 6))
+            as viewed_price_percentile_sum_90d,
         {{ ratio('category_facts.viewed_price_percentile_sum_90d', 'category_facts.product_views_90d') }}
             as viewed_price_percentile_90d,
         cast(coalesce(category_facts.purchase_lines_90d, 0) as bigint) as purchase_lines_90d,
-        coalesce(category_facts.purchased_price_percentile_sum_90d, 0) as purchased_price_percentile_sum_90d,
+        cast(coalesce(category_facts.purchased_price_percentile_sum_90d, 0) as decimal(18, 6))
+            as purchased_price_percentile_sum_90d,
         {{ ratio('category_facts.purchased_price_percentile_sum_90d', 'category_facts.purchase_lines_90d') }}
             as purchased_price_percentile_90d,
         cast(coalesce(activity.active_days_30d, 0) as bigint) as active_days_30d,

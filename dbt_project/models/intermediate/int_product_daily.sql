@@ -9,7 +9,8 @@
 {#-
     One row per product per business day of the window on which anything was viewed or ordered:
     the catalog version valid that day and where its list price sits within its L2 category
-    (0 = the cheapest product of the category that day, 1 = the dearest). Price-aware user
+    (0 = the cheapest product of the category that day, 1 = the dearest; a decimal, so that the
+    rollups' sums are exact and do not depend on the order they are added in). Price-aware user
     rollups join this on (product_id, day), so a later price change or launch never rewrites a
     past day's percentile — a day's rows depend only on the versions valid that day.
 -#}
@@ -48,10 +49,10 @@ ranked as (
         category_l2,
         brand,
         list_price,
-        percent_rank() over (
+        cast(percent_rank() over (
             partition by activity_date, category_l1, category_l2
             order by list_price
-        ) as price_percentile
+        ) as decimal(9, 6)) as price_percentile
     from versions_valid_on_day
 )
 

@@ -105,11 +105,11 @@ rollup as (
         cast(sum(clicks) as bigint) as clicks,
         cast(sum(carts) as bigint) as carts,
         cast(sum(favorites) as bigint) as favorites,
-        cast(sum(viewed_price_percentile_sum) as double) as viewed_price_percentile_sum,
+        cast(sum(viewed_price_percentile_sum) as decimal(18, 6)) as viewed_price_percentile_sum,
         cast(sum(purchase_lines) as bigint) as purchase_lines,
         cast(sum(purchased_units) as bigint) as purchased_units,
         {{ to_money('sum(purchased_amount)') }} as purchased_amount,
-        cast(sum(purchased_price_percentile_sum) as double) as purchased_price_percentile_sum
+        cast(sum(purchased_price_percentile_sum) as decimal(18, 6)) as purchased_price_percentile_sum
     from interactions
     group by user_id, activity_date, category_l1, category_l2
 )
