@@ -33,6 +33,22 @@ BROKEN = "\ufffd"  # what a failed decode leaves behind
 CONTROL = "\x01"
 
 
+# The ML assets' output tables, which the marts read (dbt source `ml`). Tests that build dbt without
+# running the ML assets create them empty: no user is scored, model tags stay null.
+ML_TABLES = {
+    "user_clusters": "user_id varchar, cluster_id integer, cluster_name varchar",
+    "purchase_propensity": "user_id varchar, score double, decile integer, as_of date, model_version varchar",
+}
+
+
+def create_ml_tables(warehouse: Path) -> None:
+    """Create the `ml` source tables empty, unless they exist."""
+    with connect(warehouse) as conn:
+        conn.execute("create schema if not exists ml")
+        for table, columns in ML_TABLES.items():
+            conn.execute(f"create table if not exists ml.{table} ({columns})")
+
+
 def local(text: str) -> datetime:
     """A business-local wall-clock time ('2024-03-01 09:00') as the UTC instant sources store."""
     return datetime.fromisoformat(text).replace(tzinfo=BUSINESS_TZ).astimezone(UTC)

@@ -33,6 +33,7 @@ from tests.dbt_fixtures import (
     DAY3,
     RawFixture,
     build_fixture,
+    create_ml_tables,
     event,
 )
 
@@ -84,6 +85,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory, fixture_data: RawFixture
     home = tmp_path_factory.mktemp("huaxiang_home")
     fixture_data.land(home / "landing")
     fixture_data.load(home / "landing", home / "warehouse.duckdb")
+    create_ml_tables(home / "warehouse.duckdb")
     run_dbt(home, "build")
     return home
 
@@ -308,6 +310,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[date
         progress=False,
     )
     load_days(home, home / "landing", report.days)
+    create_ml_tables(home / "warehouse.duckdb")
     run_dbt(home, "build")
     return home, report.days
 
@@ -328,6 +331,7 @@ def test_windowed_runs_equal_one_full_build(generated: tuple[Path, list[date]], 
     the tables one full build produces: incremental windows lose, duplicate and misclassify nothing."""
     full, days = generated
     home = tmp_path / "home"
+    create_ml_tables(home / "warehouse.duckdb")
     for window in (days[:6], days[6:]):  # the first run creates the tables, the second appends
         load_days(home, full / "landing", window)
         run_dbt(
