@@ -127,6 +127,7 @@ def _connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         )
         try:
             con.execute("SET TimeZone = 'UTC'")
+            con.execute("SET enable_progress_bar = false")  # the report and our own lines say enough
             yield con
         finally:
             con.close()

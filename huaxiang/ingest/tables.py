@@ -201,8 +201,8 @@ class BuiltTable:
 
     @property
     def order_by(self) -> str:
-        keys = ", ".join(ident(k) for k in self.plan.contract.key)
-        return f"{DAY}, {keys}, {FILE}, {LINE}"
+        """Landing order: by day, then source position (unique: a merged row keeps its earliest row's)."""
+        return f"{DAY}, {FILE}, {LINE}"
 
 
 def build_table(
@@ -214,7 +214,8 @@ def build_table(
     id_prefix: str,
 ) -> BuiltTable:
     """Materialize a table's classified rows and its landing rows; count what happened to each."""
-    joined = con.execute(f"SELECT count(*) FROM {plan.from_clause}").fetchone()[0]
+    con.execute(f"CREATE TABLE {plan.rows} AS {_classified_sql(plan)}")
+    joined = con.execute(f"SELECT count(*) FROM {plan.rows}").fetchone()[0]
     if joined != source.rows:
         raise mapping_error(
             mapping_path,
@@ -222,9 +223,8 @@ def build_table(
             f"turns {source.rows:,} rows of {source.name} into {joined:,}; "
             "join views that have one row per join key",
         )
-    con.execute(
-        f"CREATE TABLE {plan.rows} AS {_classified_sql(plan)} WHERE {KEPT} OR {SOURCE_REASON} IS NOT NULL"
-    )
+    # Rows the table's `where` leaves out are only counted; a source-rejected row stays a reject.
+    con.execute(f"DELETE FROM {plan.rows} WHERE NOT {KEPT} AND {SOURCE_REASON} IS NULL")
     con.execute(f"CREATE TABLE {plan.output} AS {_output_sql(plan, business_timezone, id_prefix)}")
     kept, rejected = con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE {REASON} IS NOT NULL) FROM {plan.rows}"
@@ -347,7 +347,8 @@ def _merged_sql(plan: TablePlan, clean: str) -> str:
             expression = f"arg_min({column}, {order})"  # arg_min skips NULL values
         columns.append(f"TRY_CAST(({expression}) AS {duckdb_type(f.type)}) AS {column}")
     return f"""(
-        SELECT {", ".join(keys)}, {", ".join(columns)}, min({FILE}) AS {FILE}, min({LINE}) AS {LINE}
+        SELECT {", ".join(keys)}, {", ".join(columns)},
+               arg_min({FILE}, {order}) AS {FILE}, arg_min({LINE}, {order}) AS {LINE}
         FROM {ranked} GROUP BY {", ".join(keys)}
     )"""
 
