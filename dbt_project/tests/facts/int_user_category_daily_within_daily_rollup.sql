@@ -3,6 +3,7 @@
     its views, clicks, carts and favourites add up to at most those of int_user_daily (less only
     by events on products unknown to the catalog that day).
 -#}
+{{ config(meta={'dagster': {'ref': {'name': 'int_user_category_daily'}}}) }}
 
 with by_category as (
     select

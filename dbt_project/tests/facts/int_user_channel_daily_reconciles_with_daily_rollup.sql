@@ -2,6 +2,7 @@
     Campaign messages, opens and clicks per user and day of the window are the same in the
     channel rollup as in int_user_daily (treatment sends): splitting by channel loses nothing.
 -#}
+{{ config(meta={'dagster': {'ref': {'name': 'int_user_channel_daily'}}}) }}
 
 with by_channel as (
     select user_id, activity_date, sum(messages) as messages, sum(opens) as opens, sum(clicks) as clicks

@@ -4,6 +4,7 @@
     everyone, e.g. city tiers) and model tags while their ML table scores none of the profiled
     users. Fails with one row per missing tag.
 -#}
+{{ config(meta={'dagster': {'ref': {'name': 'user_tags'}}}) }}
 
 {%- set online = tag_catalog() | selectattr('status', 'equalto', 'online') | rejectattr('may_be_absent') | list %}
 

@@ -4,6 +4,7 @@
     tags' domains); integer and number values are numbers within the tag's range, integers
     whole. Fails with one row per offending tag and value.
 -#}
+{{ config(meta={'dagster': {'ref': {'name': 'user_tags'}}}) }}
 
 with emitted as (
     select
