@@ -1,0 +1,369 @@
+"""One benchmark run, on one generated dataset: every figure of docs/benchmarks.md.
+
+1. generate `days + 1` days (the extra day is the incremental run's);
+2. full build of the first `days` days through the whole asset graph, `repeat` times on a fresh
+   warehouse, timed per stage from the event log, memory sampled over the process tree;
+3. the floor: the same compiled SQL in one DuckDB connection on a copy of the sources;
+4. the pandas peer on the same landed days, under a memory and time limit, compared with the
+   pipeline's user_profile;
+5. one more day: land it and run only that partition.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from bench import floor
+from bench.compare import compare_profiles, read_pipeline_profile
+from bench.rss import TreeSampler
+from bench.sizes import Size
+from bench.stages import MIB, DbtNodeTimes, StageTimes, dbt_node_times, stage_times, step_stages, step_windows
+from huaxiang.contract import RAW_TABLES
+from huaxiang.errors import UserFacingError
+from huaxiang.settings import REPO_ROOT, Settings
+
+HOME_MARKER = ".huaxiang-bench"  # a folder holding this file may be wiped by the benchmark
+GIB = 1024**3
+# Tables read by the facts layer, counted clean (reject_reason null) in their classified staging model.
+FACTS_INPUTS = ("events", "orders", "order_items", "campaign_sends", "reviews")
+# The ML output tables the marts read; created empty when no asset of the graph writes them.
+ML_SOURCE_TABLES = {
+    "user_clusters": "user_id varchar, cluster_id integer, cluster_name varchar",
+    "purchase_propensity": "user_id varchar, score double, decile integer, as_of date, model_version varchar",
+}
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    size: Size
+    repeat: int
+    home: Path
+    start: date = date(2026, 6, 1)
+    seed: int = 42
+    bad_rate: float = 0.01
+    peer_memory_limit_bytes: int = 20 * GIB
+    peer_timeout_seconds: float = 3600.0
+
+    @property
+    def first_day(self) -> date:
+        return self.start
+
+    @property
+    def last_full_day(self) -> date:
+        return self.start + timedelta(days=self.size.days - 1)
+
+    @property
+    def extra_day(self) -> date:
+        return self.last_full_day + timedelta(days=1)
+
+
+@dataclass
+class RunMeasure:
+    run_id: str
+    seconds: float
+    stages: StageTimes
+    dbt: dict[str, DbtNodeTimes]
+
+
+@dataclass
+class PeerRun:
+    status: str  # completed, memory_limit, timeout, error
+    wall_seconds: float
+    peak_rss_mib: float
+    seconds: float | None = None  # reading the landed files → profile, as timed inside the peer
+    phases: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class BenchRun:
+    plan: BenchPlan
+    settings: Settings
+    generate_seconds: float
+    generate_peak_rss_mib: float
+    generated_rows: dict[str, int]
+    builds: list[RunMeasure]
+    floors: list[floor.FloorResult]
+    floor_models: int
+    peers: list[PeerRun]
+    comparison: dict | None
+    incremental: RunMeasure
+    raw_rows: int
+    facts_input_rows: int
+    user_daily_rows: int
+    ml_in_graph: bool
+
+    @property
+    def build(self) -> RunMeasure:
+        """The full build of median total time."""
+        ordered = sorted(self.builds, key=lambda measure: measure.seconds)
+        return ordered[(len(ordered) - 1) // 2]
+
+    @property
+    def floor_seconds(self) -> float:
+        return statistics.median(result.seconds for result in self.floors)
+
+
+# ── the bench home ───────────────────────────────────────────────────────────────────────────────
+
+
+def prepare_home(home: Path) -> None:
+    """Empty the bench home; refuse a non-empty folder the benchmark did not create."""
+    if home.exists() and any(home.iterdir()):
+        if not (home / HOME_MARKER).is_file():
+            raise UserFacingError(f"{home} is not empty and not a benchmark home; choose another --home")
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / HOME_MARKER).write_text("Created by `huaxiang bench`; wiped at the start of every benchmark run.\n")
+
+
+@contextlib.contextmanager
+def bench_environment(home: Path) -> Iterator[Settings]:
+    """Settings pointing at `home` (HUAXIANG_HOME, DAGSTER_HOME …) for a block; the environment is restored."""
+    saved = dict(os.environ)
+    os.environ["HUAXIANG_HOME"] = str(home)
+    try:
+        settings = Settings.from_env()
+        settings.ensure_dirs()
+        settings.export()
+        yield settings
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def reset_warehouse(settings: Settings) -> None:
+    """Forget every built table and model so the next run is a full build (landed files stay)."""
+    for path in (settings.warehouse_path, settings.warehouse_path.with_name(settings.warehouse_path.name + ".wal")):
+        path.unlink(missing_ok=True)
+    for folder in (settings.published_dir, settings.models_dir):
+        shutil.rmtree(folder, ignore_errors=True)
+    settings.ensure_dirs()
+
+
+def ensure_ml_sources(settings: Settings) -> None:
+    with duckdb.connect(str(settings.warehouse_path)) as conn:
+        conn.execute("create schema if not exists ml")
+        for table, columns in ML_SOURCE_TABLES.items():
+            conn.execute(f"create table if not exists ml.{table} ({columns})")
+
+
+# ── measured steps ───────────────────────────────────────────────────────────────────────────────
+
+
+def generate_data(settings: Settings, plan: BenchPlan, sampler: TreeSampler) -> tuple[float, float, dict[str, int]]:
+    from huaxiang.generator import GeneratorConfig, generate
+
+    config = GeneratorConfig(
+        users=plan.size.users,
+        days=plan.size.days + 1,
+        start=plan.start,
+        seed=plan.seed,
+        bad_rate=plan.bad_rate,
+        timezone=settings.timezone,
+    )
+    started = time.time()
+    report = generate(config, settings.landing_dir, settings.truth_dir, progress=False)
+    ended = time.time()
+    return ended - started, sampler.peak(started, ended) / MIB, report.rows_per_table
+
+
+def measured_run(
+    settings: Settings, first_day: date, last_day: date, stages_by_step: dict[str, str], sampler: TreeSampler
+) -> RunMeasure:
+    from dagster import DagsterInstance
+
+    from huaxiang.runner import run_pipeline
+
+    started = time.time()
+    summary = run_pipeline(settings, first_day=first_day, last_day=last_day, progress=False)
+    ended = time.time()
+    if not summary.success:
+        raise BenchError(f"the pipeline run {first_day} .. {last_day} failed:\n{summary.render()}")
+    with DagsterInstance.get() as instance:
+        windows = step_windows(instance, summary.run_id)
+    return RunMeasure(
+        run_id=summary.run_id,
+        seconds=ended - started,
+        stages=stage_times(windows, stages_by_step, sampler, started, ended),
+        dbt=dbt_node_times(summary.run_id),
+    )
+
+
+def full_build(
+    settings: Settings, plan: BenchPlan, stages_by_step: dict[str, str], ml_in_graph: bool, sampler: TreeSampler
+) -> RunMeasure:
+    reset_warehouse(settings)
+    if not ml_in_graph:
+        ensure_ml_sources(settings)
+    return measured_run(settings, plan.first_day, plan.last_full_day, stages_by_step, sampler)
+
+
+def _limit_memory(limit: int):
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return apply
+
+
+def _peer_status(returncode: int, stderr: str) -> str:
+    if returncode == 0:
+        return "completed"
+    if any(sign in stderr for sign in ("MemoryError", "bad_alloc", "Cannot allocate memory", "ArrowMemoryError")):
+        return "memory_limit"
+    return "error"
+
+
+def run_peer(settings: Settings, plan: BenchPlan, workdir: Path) -> PeerRun:
+    """The peer in a subprocess under RLIMIT_AS and a timeout; its own process tree is sampled."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out, timings, log = workdir / "profile.parquet", workdir / "timings.json", workdir / "peer.log"
+    for path in (out, timings):
+        path.unlink(missing_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "bench.peer",
+        "--landing",
+        str(settings.landing_dir),
+        "--last-day",
+        plan.last_full_day.isoformat(),
+        "--timezone",
+        settings.timezone,
+        "--out",
+        str(out),
+        "--timings",
+        str(timings),
+    ]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    started = time.time()
+    with log.open("w") as stderr:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            preexec_fn=_limit_memory(plan.peer_memory_limit_bytes),
+        )
+        with TreeSampler(process.pid) as sampler:
+            try:
+                returncode = process.wait(timeout=plan.peer_timeout_seconds)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                process.kill()
+                returncode = process.wait()
+                timed_out = True
+    wall = time.time() - started
+    errors = log.read_text()
+    status = "timeout" if timed_out else _peer_status(returncode, errors)
+    run = PeerRun(status=status, wall_seconds=wall, peak_rss_mib=sampler.peak() / MIB)
+    if status == "completed":
+        measured = json.loads(timings.read_text())
+        run.seconds, run.phases = measured["seconds"], measured["phases"]
+    else:
+        run.error = errors.strip().splitlines()[-1][:300] if errors.strip() else f"exit code {returncode}"
+    return run
+
+
+def run_floor(settings: Settings, plan: BenchPlan) -> tuple[list[floor.FloorResult], int]:
+    floor_home = settings.home / "floor"
+    floor_config = floor.floor_settings(settings, floor_home)
+    project = floor.compile_models(floor_config, plan.first_day, plan.last_full_day, floor_home / "dbt-target")
+    expected = floor.pipeline_row_counts(settings.warehouse_path, project.models)
+    results = []
+    for _ in range(plan.repeat):
+        floor.copy_sources(settings.warehouse_path, floor_config.warehouse_path, project.source_schemas)
+        result = floor.run_models(
+            floor_config.warehouse_path, project.models, settings.duckdb_memory_limit, settings.duckdb_threads
+        )
+        floor.assert_same_rows(result.row_counts, expected)
+        results.append(result)
+    shutil.rmtree(floor_home, ignore_errors=True)  # a copy of the warehouse: large at L
+    return results, len(project.models)
+
+
+def layer_input_rows(warehouse: Path) -> tuple[int, int, int]:
+    """Rows the staging layer reads (raw), the facts layer reads (clean activity) and int_user_daily holds."""
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        raw = sum(conn.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLES)
+        clean = sum(
+            conn.execute(
+                f"select count(*) from staging.stg_{table}__classified where reject_reason is null"
+            ).fetchone()[0]
+            for table in FACTS_INPUTS
+        )
+        daily = conn.execute("select count(*) from facts.int_user_daily").fetchone()[0]
+    return raw, clean, daily
+
+
+# ── the whole benchmark ──────────────────────────────────────────────────────────────────────────
+
+
+def graph_stages(settings: Settings) -> tuple[dict[str, str], bool]:
+    """Stage of every step of the code location, and whether an ML asset writes the marts' ML sources."""
+    import dagster as dg
+
+    from huaxiang.dbt_manifest import prepare_manifest
+    from orchestration.definitions import build_definitions
+
+    prepare_manifest(settings)
+    definitions = build_definitions(settings)
+    graph = definitions.resolve_asset_graph()
+    clusters = dg.AssetKey(["ml", "user_clusters"])  # a dbt source: in the graph, materializable once ML writes it
+    ml_in_graph = graph.has(clusters) and graph.get(clusters).is_materializable
+    return step_stages(definitions), ml_in_graph
+
+
+def run_bench(plan: BenchPlan) -> BenchRun:
+    if plan.repeat < 1:
+        raise UserFacingError("--repeat must be at least 1")
+    prepare_home(plan.home)
+    with bench_environment(plan.home) as settings, TreeSampler() as sampler:
+        generate_seconds, generate_peak, generated_rows = generate_data(settings, plan, sampler)
+        stages_by_step, ml_in_graph = graph_stages(settings)
+        builds = [full_build(settings, plan, stages_by_step, ml_in_graph, sampler) for _ in range(plan.repeat)]
+        raw_rows, facts_input_rows, user_daily_rows = layer_input_rows(settings.warehouse_path)
+        floors, floor_models = run_floor(settings, plan)
+        peers = [run_peer(settings, plan, settings.home / "peer") for _ in range(plan.repeat)]
+        comparison = None
+        if peers[-1].status == "completed":
+            peer_profile = pd.read_parquet(settings.home / "peer" / "profile.parquet")
+            comparison = compare_profiles(read_pipeline_profile(settings.warehouse_path), peer_profile).as_dict()
+        incremental = measured_run(settings, plan.extra_day, plan.extra_day, stages_by_step, sampler)
+        return BenchRun(
+            plan=plan,
+            settings=settings,
+            generate_seconds=generate_seconds,
+            generate_peak_rss_mib=generate_peak,
+            generated_rows=generated_rows,
+            builds=builds,
+            floors=floors,
+            floor_models=floor_models,
+            peers=peers,
+            comparison=comparison,
+            incremental=incremental,
+            raw_rows=raw_rows,
+            facts_input_rows=facts_input_rows,
+            user_daily_rows=user_daily_rows,
+            ml_in_graph=ml_in_graph,
+        )

@@ -1,0 +1,103 @@
+"""The benchmark harness at a tiny size: every field of the result, and the pandas peer's check.
+
+No timing is asserted here: speed is measured by `huaxiang bench`, never by tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bench.compare import compare_profiles, read_pipeline_profile
+from bench.report import RESULTS_BEGIN, load_results, results_markdown, update_docs, write_result
+from bench.rss import TreeSampler
+from bench.sizes import Size, parse_size
+from bench.stages import STAGES
+from huaxiang.bench import bench, render
+
+TINY = "300x3"
+ALWAYS_MEASURED = ("generate", "land", "staging", "facts", "marts", "quality", "publish", "orchestration", "total")
+ML_STAGES = ("ml_cluster", "ml_propensity_fit", "ml_scoring", "ml_recommendations")
+
+
+@pytest.fixture(scope="module")
+def tiny_bench(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[dict, Path]:
+    home = tmp_path_factory.mktemp("bench") / "home"
+    return bench(TINY, repeat=1, settings_home=home), home
+
+
+def test_parse_size() -> None:
+    assert parse_size("m") == Size("M", 100_000, 90)
+    assert parse_size("300x5") == Size("300x5", 300, 5)
+    with pytest.raises(ValueError):
+        parse_size("huge")
+
+
+def test_tree_sampler_sees_the_process() -> None:
+    with TreeSampler(interval=0.01) as sampler:
+        ballast = bytearray(64 * 1024 * 1024)
+        while len(sampler.samples) < 3:
+            pass
+    assert sampler.peak() >= len(ballast)
+
+
+@pytest.mark.slow
+def test_result_has_every_field(tiny_bench: tuple[dict, Path]) -> None:
+    document, _ = tiny_bench
+    assert document["size"] == {"name": TINY, "users": 300, "days": 3}
+    assert set(document["stages"]) == set(STAGES)
+    for stage in ALWAYS_MEASURED:
+        assert document["stages"][stage]["seconds"] > 0, stage
+        assert document["stages"][stage]["peak_rss_mib"] > 0, stage
+    ml_present = document["settings"]["ml_in_graph"]
+    assert all((document["stages"][stage]["seconds"] is not None) == ml_present for stage in ML_STAGES)
+    assert set(document["dbt"]) == {"staging", "facts", "marts"}
+    assert document["floor"]["seconds"] > 0 and document["floor"]["row_counts_match"]
+    assert document["peer"]["status"] == "completed"
+    assert document["incremental"]["seconds"] > 0
+    assert document["incremental"]["day"] == "2026-06-04"
+    assert all(value > 0 for value in document["ratios"].values())
+    assert all(value > 0 for value in document["throughput"].values())
+    assert document["data"]["raw_rows"] > 0 and document["data"]["user_daily_rows"] > 0
+    assert document["machine"]["cores"] >= 1
+    assert document["targets"] == []  # targets belong to the named sizes
+    assert TINY in render(document)
+
+
+@pytest.mark.slow
+def test_peer_equals_the_pipeline_on_shared_columns(tiny_bench: tuple[dict, Path]) -> None:
+    comparison = tiny_bench[0]["peer"]["comparison"]
+    assert comparison["equal"], comparison["mismatches"]
+    assert comparison["pipeline_users"] == comparison["peer_users"] > 0
+    assert {"rfm_segment", "value_tier", "lifecycle_stage", "revenue_365d"} <= set(comparison["columns_compared"])
+
+
+@pytest.mark.slow
+def test_comparison_reports_a_changed_value(tiny_bench: tuple[dict, Path]) -> None:
+    _, home = tiny_bench
+    pipeline = read_pipeline_profile(home / "warehouse.duckdb")
+    peer = pd.read_parquet(home / "peer" / "profile.parquet")
+    peer.loc[0, "lifecycle_stage"] = "churned" if peer.loc[0, "lifecycle_stage"] != "churned" else "active"
+    peer.loc[1, "revenue_total"] += 1  # one cent
+    changed = compare_profiles(pipeline, peer.iloc[:-1])
+    assert not changed.equal
+    assert changed.mismatches["lifecycle_stage"] == 1
+    assert changed.mismatches["revenue_total"] == 1
+    assert changed.missing_users == 1
+
+
+@pytest.mark.slow
+def test_results_file_and_docs_table(tiny_bench: tuple[dict, Path], tmp_path: Path) -> None:
+    document = {**tiny_bench[0], "size": {"name": "S", "users": 300, "days": 3}}
+    path = write_result(document, tmp_path / "results")
+    assert load_results(tmp_path / "results") == {"S": document}
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n\nIntro.\n\n## Quality-check overhead\n\nKept as written.\n")
+    update_docs(load_results(path.parent), docs)
+    update_docs(load_results(path.parent), docs)  # idempotent: one generated block
+    text = docs.read_text()
+    assert text.count(RESULTS_BEGIN) == 1
+    assert "## Quality-check overhead\n\nKept as written." in text
+    assert results_markdown({"S": document}) in text
