@@ -17,10 +17,29 @@ EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 DEFAULT_HOME = "./.huaxiang"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
-# First day the daily partitions cover. Early enough for the bundled real-data samples (2016).
+# First day the daily partitions cover, unless data landed earlier (then: the earliest landed day).
 DEFAULT_PARTITION_START = "2016-01-01"
 # Used only where dbt must parse without a configured salt (the dev target).
 DEV_PII_SALT = "huaxiang-dev-salt"
+
+
+def _earliest_landed_day(home: Path) -> date | None:
+    """The earliest `date=` folder in the landing zone: a directory listing, no file is read."""
+    days = [
+        folder.name.removeprefix("date=")
+        for folder in (home / "landing").glob("*/date=*")
+        if not folder.parent.name.startswith("_")
+    ]
+    return date.fromisoformat(min(days)) if days else None
+
+
+def _partition_start(home: Path) -> date:
+    configured = os.environ.get("HUAXIANG_PARTITION_START")
+    if configured:
+        return date.fromisoformat(configured)
+    earliest = _earliest_landed_day(home)
+    default = date.fromisoformat(DEFAULT_PARTITION_START)
+    return min(default, earliest) if earliest else default
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,7 @@ class Settings:
         return cls(
             home=home,
             timezone=os.environ.get("HUAXIANG_TIMEZONE", DEFAULT_TIMEZONE),
-            partition_start=date.fromisoformat(os.environ.get("HUAXIANG_PARTITION_START", DEFAULT_PARTITION_START)),
+            partition_start=_partition_start(home),
             dbt_target=os.environ.get("HUAXIANG_TARGET", "duckdb"),
             dbt_threads=int(os.environ.get("HUAXIANG_DBT_THREADS", "2")),
             duckdb_memory_limit=os.environ.get("HUAXIANG_DUCKDB_MEMORY_LIMIT", "8GB"),

@@ -8,6 +8,7 @@ before the first file is written; a mapping error therefore leaves the landing z
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -195,10 +196,11 @@ def _notes(report: IngestReport, settings: Settings, other_days: list[date]) -> 
             f"{', '.join(empty)}: not in this source, landed as empty files; "
             "what is built on them stays empty"
         )
-    if report.days and report.days[0] < settings.partition_start:
+    # Without HUAXIANG_PARTITION_START the partitions start at the earliest landed day by themselves.
+    if report.days and "HUAXIANG_PARTITION_START" in os.environ and report.days[0] < settings.partition_start:
         notes.append(
             f"the data starts on {report.days[0]}, before the pipeline's first partition "
-            f"{settings.partition_start}; set HUAXIANG_PARTITION_START={report.days[0]} so it is processed"
+            f"{settings.partition_start} (HUAXIANG_PARTITION_START); set it to {report.days[0]} or unset it"
         )
     if other_days:
         notes.append(
