@@ -402,8 +402,9 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
         "`marts.user_tag_history` keeps every change of the tags marked *history* below.",
         "* **Kinds** — *fact*: observed or counted; *rule*: a fact cut into labels by thresholds (the "
         "dbt vars listed with the tag, values below); *model*: written by the ML assets.",
-        "* **Status** — *online*: emitted for every scored population, checked; *draft*: emitted, "
-        "still under evaluation — do not build audiences on it yet; *retired*: no longer emitted.",
+        "* **Status** — *online*: in use, checked on every build to be emitted (see *always emitted*) "
+        "and within its values; *draft*: emitted, still under evaluation — do not build audiences on it "
+        "yet; *retired*: no longer emitted.",
         "* **Windows** — `_30d`/`_90d`/`_365d` are the days ending on the as-of day, inclusive. "
         "Behaviour tags read the last 90 days.",
         "",
