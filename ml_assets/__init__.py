@@ -1,0 +1,12 @@
+"""Machine learning on the user facts: pure Python, no Dagster (wrapped by orchestration/assets/ml.py).
+
+* `features`        — read the point-in-time feature tables (dbt `models/intermediate/ml/`) via Arrow
+* `clustering`      — behaviour segments with stable ids and readable names
+* `propensity`      — calibrated probability of a paid order in the next H days
+* `recommendations` — top-N products per user from co-occurrence, category affinity and popularity
+* `metrics`         — ROC/PR-AUC, Brier, lift, calibration, PSI, hit-rate/recall@N
+* `registry`        — fitted models on disk, versioned, with their metrics and approval status
+* `gates`           — the model-quality rules the blocking checks apply
+
+docs/ml.md explains the design and records the measured figures.
+"""

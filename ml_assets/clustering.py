@@ -1,0 +1,406 @@
+"""Behaviour clusters with stable ids and readable names.
+
+Features (from ml_features_score and ml_user_category_mix) are grouped — activity, value, deal
+affinity, hours, platform, lifecycle, engagement, category mix. Shares are shrunk towards the
+population by the amount of behaviour behind them (a share of 3 events says little), heavy tails are
+log-compressed, every column is standardised and clipped at 3 standard deviations (outliers), and
+columns are weighted so a group weighs the same whatever its number of columns. KMeans is fitted
+on a sample for each k of the configured range; the k with the best silhouette among those whose
+smallest cluster keeps the minimum share wins, and every user is assigned to the nearest centroid.
+
+Ids are stable across reruns: the new centroids are matched to the previous model's (Hungarian
+assignment on their distance in today's feature space) and inherit their ids. Names come from the
+centroid's profile (z-scores against the population) through scoring rules, again assigned one to
+one so names are unique; a cluster keeps its previous name when that still fits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+from sklearn.cluster import KMeans, MiniBatchKMeans
+from sklearn.metrics import silhouette_score
+
+from ml_assets.config import ClusteringConfig
+
+CATEGORY_PREFIX = "category: "
+CLIP = 3.0  # z-scores beyond this are outliers and are clipped
+MINIBATCH_ABOVE = 20_000  # fit samples larger than this use MiniBatchKMeans
+NAME_MIN_SCORE = 0.25  # a rule must fit at least this well to name a cluster
+KEEP_NAME_BONUS = 0.3
+
+# column -> (group, log-compressed?)
+PROFILE_COLUMNS: dict[str, tuple[str, bool]] = {
+    "visits_per_month": ("activity", True),
+    "orders_per_month": ("activity", True),
+    "conversion": ("activity", False),
+    "avg_order_value": ("value", True),
+    "price_index": ("value", False),
+    "coupon_share": ("deal", False),
+    "discount_share": ("deal", False),
+    "late_night_share": ("hours", False),
+    "daytime_share": ("hours", False),
+    "evening_share": ("hours", False),
+    "app_share": ("platform", False),
+    "web_share": ("platform", False),
+    "mini_program_share": ("platform", False),
+    "tenure_days": ("lifecycle", True),
+    "recency_share": ("lifecycle", False),
+    "events_per_session": ("engagement", True),
+    "search_share": ("engagement", False),
+}
+# Columns of ml_features_score the profile is computed from (read nothing else).
+FEATURE_INPUTS = (
+    "user_id", "as_of_date", "events", "sessions", "orders", "active_day_rate", "order_rate",
+    "orders_per_session", "avg_order_value", "price_index", "coupon_share", "discount_share", "night_share",
+    "late_night_share", "morning_share", "afternoon_share", "evening_share", "app_share", "web_share",
+    "mini_program_share", "tenure_days", "recency_share", "events_per_session", "search_share",
+    "days_since_last_active",
+)  # fmt: skip
+FAMILY = "clusters"
+GROUP_WEIGHTS = {
+    "activity": 1.5,
+    "value": 1.0,
+    "deal": 1.0,
+    "hours": 1.0,
+    "platform": 1.0,
+    "lifecycle": 1.25,
+    "engagement": 0.5,
+    "category": 3.0,
+}
+
+
+@dataclass(frozen=True)
+class NameRule:
+    name: str
+    name_zh: str
+    weights: dict[str, float]  # profile column -> weight on its population z-score
+
+
+NAME_RULES: tuple[NameRule, ...] = (
+    NameRule(
+        "high-value loyal",
+        "高价值忠诚",
+        {"visits_per_month": 1.0, "orders_per_month": 1.5, "avg_order_value": 0.5, "coupon_share": -0.5},
+    ),
+    NameRule("deal hunters", "优惠猎手", {"coupon_share": 1.5, "discount_share": 0.5, "price_index": -0.5}),
+    NameRule("night-owl mobile", "夜猫子移动端", {"late_night_share": 1.5, "app_share": 1.0}),
+    NameRule(
+        "new explorers",
+        "新客探索者",
+        {"tenure_days": -1.5, "events_per_session": 0.5, "conversion": -0.5, "recency_share": -0.5},
+    ),
+    NameRule("dormant", "沉睡用户", {"recency_share": 1.5, "visits_per_month": -1.0}),
+    NameRule(
+        "occasional gift buyers",
+        "偶购送礼",
+        {"avg_order_value": 1.0, "conversion": 1.0, "visits_per_month": -1.0, "price_index": 0.5},
+    ),
+)
+GENERIC_NAMES: tuple[tuple[str, str], ...] = (
+    ("mainstream shoppers", "大众用户"),
+    ("casual browsers", "随便逛逛"),
+    ("steady regulars", "稳定常客"),
+)
+
+
+# Pseudo-counts of the empirical-Bayes shrinkage of shares towards the population: a share seen over
+# few events (or orders, interactions) says little, so it starts near the population's.
+PRIOR_EVENTS = 20.0
+PRIOR_ORDERS = 2.0
+PRIOR_SESSIONS = 10.0
+PRIOR_INTEREST = 20.0
+
+
+def shrink(share: pd.Series, count: pd.Series, prior: float) -> pd.Series:
+    """(share * n + population share * prior) / (n + prior); undefined shares get the population's."""
+    n = count.fillna(0).clip(lower=0).astype(float)
+    observed = share.fillna(0).astype(float)
+    population = float((observed * n).sum() / n.sum()) if n.sum() > 0 else 0.0
+    return (observed * n + population * prior) / (n + prior)
+
+
+def profile_frame(features: pd.DataFrame, category_mix: pd.DataFrame, top_categories: int) -> pd.DataFrame:
+    """Interpretable per-user values (index user_id) the clusters are built and described from.
+
+    Shares are shrunk towards the population by how much behaviour they rest on; a user never
+    active counts the whole observable period as time since the last visit.
+    """
+    f = features.set_index("user_id")
+    events, sessions, orders = f["events"], f["sessions"], f["orders"]
+    profile = pd.DataFrame(index=f.index)
+    profile["visits_per_month"] = f["active_day_rate"].fillna(0) * 30
+    profile["orders_per_month"] = f["order_rate"].fillna(0) * 30
+    profile["conversion"] = shrink(f["orders_per_session"], sessions, PRIOR_SESSIONS)
+    profile["avg_order_value"] = f["avg_order_value"].fillna(0)
+    profile["price_index"] = shrink(f["price_index"], events, PRIOR_EVENTS)
+    profile["coupon_share"] = shrink(f["coupon_share"], orders, PRIOR_ORDERS)
+    profile["discount_share"] = shrink(f["discount_share"], orders, PRIOR_ORDERS)
+    profile["late_night_share"] = shrink(f["night_share"] + f["late_night_share"], events, PRIOR_EVENTS)
+    profile["daytime_share"] = shrink(f["morning_share"] + f["afternoon_share"], events, PRIOR_EVENTS)
+    profile["evening_share"] = shrink(f["evening_share"], events, PRIOR_EVENTS)
+    for platform in ("app", "web", "mini_program"):
+        profile[f"{platform}_share"] = shrink(f[f"{platform}_share"], events, PRIOR_EVENTS)
+    profile["tenure_days"] = f["tenure_days"].clip(lower=0).fillna(0)
+    profile["recency_share"] = f["recency_share"].fillna(1.0)
+    profile["events_per_session"] = f["events_per_session"].fillna(0)
+    profile["search_share"] = shrink(f["search_share"], events, PRIOR_EVENTS)
+    return profile.join(_category_shares(category_mix, profile.index, top_categories))
+
+
+def _category_shares(category_mix: pd.DataFrame, users: pd.Index, top: int) -> pd.DataFrame:
+    """Interest share of each of the `top` categories with the most interest overall, shrunk likewise."""
+    if category_mix.empty or top <= 0:
+        return pd.DataFrame(index=users)
+    weights = category_mix.pivot_table(index="user_id", columns="category_l1", values="weight", aggfunc="sum")
+    weights = weights.reindex(users).fillna(0.0)
+    total = weights.sum(axis=1)
+    population = weights.sum() / total.sum()
+    shares = weights.add(population * PRIOR_INTEREST, axis=1).div(total + PRIOR_INTEREST, axis=0)
+    leading = population.nlargest(top).index
+    return shares[leading].rename(columns=lambda name: f"{CATEGORY_PREFIX}{name}")
+
+
+def column_groups(columns: list[str]) -> dict[str, str]:
+    return {c: PROFILE_COLUMNS[c][0] if c in PROFILE_COLUMNS else "category" for c in columns}
+
+
+def transform(profile: pd.DataFrame) -> pd.DataFrame:
+    """Log-compress the heavy-tailed columns (the space centroids and profiles are compared in)."""
+    out = profile.astype(float).copy()
+    for column, (_, compress) in PROFILE_COLUMNS.items():
+        if compress and column in out:
+            out[column] = np.log1p(out[column].clip(lower=0))
+    return out
+
+
+@dataclass
+class Scaler:
+    """Standardisation plus group weights: z-scores per column, clipped (outliers), times the weight."""
+
+    columns: list[str]
+    center: np.ndarray
+    scale: np.ndarray
+    weight: np.ndarray
+
+    @classmethod
+    def fit(cls, transformed: pd.DataFrame) -> Scaler:
+        values = transformed.to_numpy(float)
+        std = values.std(axis=0)
+        groups = column_groups(list(transformed.columns))
+        sizes = pd.Series(groups).value_counts()
+        weight = np.array([GROUP_WEIGHTS[groups[c]] / np.sqrt(sizes[groups[c]]) for c in transformed.columns])
+        return cls(list(transformed.columns), values.mean(axis=0), np.where(std > 1e-12, std, 1.0), weight)
+
+    def apply(self, transformed: pd.DataFrame) -> np.ndarray:
+        aligned = transformed.reindex(columns=self.columns, fill_value=0.0).to_numpy(float)
+        return np.clip((aligned - self.center) / self.scale, -CLIP, CLIP) * self.weight
+
+
+@dataclass
+class ClusterModel:
+    """What is persisted: enough to assign users and to keep ids and names in the next run."""
+
+    scaler: Scaler
+    kmeans: KMeans | MiniBatchKMeans
+    ids: np.ndarray  # stable id of each KMeans label
+    names: dict[int, str]
+    names_zh: dict[int, str]
+    centroids: pd.DataFrame  # index stable id, transformed (unscaled) feature means
+    silhouette: float
+    k_scores: dict[int, float] = field(default_factory=dict)
+
+
+@dataclass
+class ClusterResult:
+    model: ClusterModel
+    assignments: pd.DataFrame  # user_id, cluster_id, cluster_name, cluster_name_zh, distance, confidence
+
+
+def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+
+def _kmeans(k: int, n_rows: int, config: ClusteringConfig) -> KMeans | MiniBatchKMeans:
+    if n_rows > MINIBATCH_ABOVE:
+        return MiniBatchKMeans(k, n_init=config.n_init, random_state=config.random_state, batch_size=4096)
+    return KMeans(k, n_init=config.n_init, random_state=config.random_state)
+
+
+def _smallest_share(model: KMeans | MiniBatchKMeans, sample: np.ndarray) -> float:
+    return float(np.bincount(model.predict(sample), minlength=model.n_clusters).min() / len(sample))
+
+
+def choose_k(matrix: np.ndarray, config: ClusteringConfig) -> tuple[KMeans | MiniBatchKMeans, dict[int, float]]:
+    """Best silhouette among the k in range whose smallest cluster keeps the minimum share.
+
+    If none does, the largest smaller k that does (down to 2); failing that, k_min as is (the
+    minimum-share check then reports it). Returns the model and the silhouette of each k judged.
+    """
+    sample = matrix[_sample_rows(len(matrix), config.fit_sample, config.random_state)]
+    judged = sample[_sample_rows(len(sample), config.silhouette_sample, config.random_state + 1)]
+    k_max = min(config.k_max, len(np.unique(sample, axis=0)) - 1)
+    if k_max < 2:
+        return _kmeans(1, len(sample), config).fit(sample), {}
+    k_min = max(2, min(config.k_min, k_max))
+    scores: dict[int, float] = {}
+    best: tuple[float, KMeans | MiniBatchKMeans] | None = None
+    for k in range(k_min, k_max + 1):
+        model = _kmeans(k, len(sample), config).fit(sample)
+        if _smallest_share(model, sample) < config.min_cluster_share:
+            continue
+        scores[k] = round(float(silhouette_score(judged, model.predict(judged))), 4)
+        if best is None or scores[k] > best[0]:
+            best = (scores[k], model)
+    if best is not None:
+        return best[1], scores
+    for k in range(k_min - 1, 1, -1):
+        model = _kmeans(k, len(sample), config).fit(sample)
+        if _smallest_share(model, sample) >= config.min_cluster_share:
+            return model, scores
+    return _kmeans(k_min, len(sample), config).fit(sample), scores
+
+
+def _match_ids(centroids: np.ndarray, previous: ClusterModel | None, scaler: Scaler) -> np.ndarray:
+    """Stable id per new centroid: the matched previous id, new ids for the unmatched."""
+    k = len(centroids)
+    if previous is None or previous.centroids.empty:
+        return np.arange(k)
+    before = scaler.apply(previous.centroids.reindex(columns=scaler.columns, fill_value=0.0))
+    now = scaler.apply(pd.DataFrame(centroids, columns=scaler.columns))
+    cost = np.linalg.norm(now[:, None, :] - before[None, :, :], axis=2)
+    rows, cols = linear_sum_assignment(cost)
+    ids = np.full(k, -1)
+    ids[rows] = previous.centroids.index.to_numpy()[cols]
+    next_id = int(previous.centroids.index.max()) + 1
+    for row in np.flatnonzero(ids < 0):
+        ids[row] = next_id
+        next_id += 1
+    return ids
+
+
+def _name_scores(centroids: pd.DataFrame, population: pd.DataFrame) -> np.ndarray:
+    """How well each rule fits each cluster: weighted mean of the centroid's population z-scores."""
+    std = population.std().replace(0, 1.0)
+    z = (centroids - population.mean()) / std
+    scores = np.zeros((len(centroids), len(NAME_RULES)))
+    for j, rule in enumerate(NAME_RULES):
+        total = sum(abs(w) for w in rule.weights.values())
+        for column, weight in rule.weights.items():
+            if column in z:
+                scores[:, j] += weight * z[column].to_numpy() / total
+    return scores
+
+
+def name_clusters(
+    centroids: pd.DataFrame, population: pd.DataFrame, previous_names: dict[int, str]
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Unique names: rules assigned one to one maximising fit (a bonus for keeping a name), then generic ones."""
+    scores = _name_scores(centroids, population)
+    ids = centroids.index.to_list()
+    for i, cluster_id in enumerate(ids):
+        for j, rule in enumerate(NAME_RULES):
+            if previous_names.get(cluster_id) == rule.name:
+                scores[i, j] += KEEP_NAME_BONUS
+    rows, cols = linear_sum_assignment(-scores)
+    names, names_zh = {}, {}
+    for row, col in zip(rows, cols, strict=True):
+        if scores[row, col] >= NAME_MIN_SCORE:
+            names[ids[row]], names_zh[ids[row]] = NAME_RULES[col].name, NAME_RULES[col].name_zh
+    generic = iter(GENERIC_NAMES)
+    for cluster_id in ids:
+        if cluster_id not in names:
+            name, name_zh = next(generic, (f"segment {cluster_id}", f"群组 {cluster_id}"))
+            names[cluster_id], names_zh[cluster_id] = name, name_zh
+    return names, names_zh
+
+
+def fit_clusters(
+    features: pd.DataFrame,
+    category_mix: pd.DataFrame,
+    previous: ClusterModel | None,
+    config: ClusteringConfig,
+) -> ClusterResult:
+    profile = profile_frame(features, category_mix, config.top_categories)
+    transformed = transform(profile)
+    scaler = Scaler.fit(transformed)
+    matrix = scaler.apply(transformed)
+    kmeans, k_scores = choose_k(matrix, config)
+
+    distances = kmeans.transform(matrix)
+    labels = distances.argmin(axis=1)
+    k = distances.shape[1]
+    centroids = transformed.groupby(labels).mean().reindex(range(k)).fillna(0.0)
+    ids = _match_ids(centroids.to_numpy(), previous, scaler)
+    centroids.index = ids
+    names, names_zh = name_clusters(centroids, transformed, previous.names if previous else {})
+
+    model = ClusterModel(
+        scaler=scaler,
+        kmeans=kmeans,
+        ids=ids,
+        names=names,
+        names_zh=names_zh,
+        centroids=centroids,
+        silhouette=k_scores.get(k, float("nan")),
+        k_scores=k_scores,
+    )
+    return ClusterResult(model, _assignments(profile.index, distances, ids, names, names_zh))
+
+
+def _assignments(
+    users: pd.Index, distances: np.ndarray, ids: np.ndarray, names: dict[int, str], names_zh: dict[int, str]
+) -> pd.DataFrame:
+    """Nearest cluster, the distance to it and a confidence: 1 - nearest / second-nearest distance."""
+    order = np.argsort(distances, axis=1)
+    nearest = distances[np.arange(len(users)), order[:, 0]]
+    if distances.shape[1] > 1:
+        second = distances[np.arange(len(users)), order[:, 1]]
+        confidence = np.where(second > 0, 1 - nearest / np.maximum(second, 1e-12), 0.0)
+    else:
+        confidence = np.ones(len(users))
+    cluster = ids[order[:, 0]]
+    return pd.DataFrame(
+        {
+            "user_id": users.astype(str),
+            "cluster_id": cluster.astype(np.int32),
+            "cluster_name": [names[c] for c in cluster],
+            "cluster_name_zh": [names_zh[c] for c in cluster],
+            "distance": nearest,
+            "confidence": np.clip(confidence, 0.0, 1.0),
+        }
+    )
+
+
+def describe_clusters(features: pd.DataFrame, category_mix: pd.DataFrame, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Per cluster, in plain units: size, activity, value, deal use, hours, platform, lifecycle, top category."""
+    f = features.set_index("user_id").join(assignments.set_index("user_id")[["cluster_id", "cluster_name"]])
+    buyers = f["orders"] > 0
+    grouped = f.groupby("cluster_id")
+    table = pd.DataFrame(
+        {
+            "cluster_name": grouped["cluster_name"].first(),
+            "users": grouped.size(),
+            "share": grouped.size() / len(f),
+            "visits_per_month": grouped["active_day_rate"].mean() * 30,
+            "orders_per_month": grouped["order_rate"].mean() * 30,
+            "buyer_share": buyers.groupby(f["cluster_id"]).mean(),
+            "avg_order_value": f.loc[buyers].groupby("cluster_id")["avg_order_value"].mean(),
+            "coupon_share": f.loc[buyers].groupby("cluster_id")["coupon_share"].mean(),
+            "late_night_share": (f["night_share"] + f["late_night_share"]).groupby(f["cluster_id"]).mean(),
+            "app_share": grouped["app_share"].mean(),
+            "median_tenure_days": grouped["tenure_days"].median(),
+            "median_days_since_visit": grouped["days_since_last_active"].median(),
+        }
+    )
+    if not category_mix.empty:
+        interest = category_mix.merge(assignments[["user_id", "cluster_id"]], on="user_id")
+        by_category = interest.groupby(["cluster_id", "category_l1"])["weight"].sum()
+        table["top_category"] = by_category.groupby(level=0).idxmax().map(lambda key: key[1])
+    table.index.name = "cluster_id"
+    return table.reset_index().sort_values("users", ascending=False, ignore_index=True)

@@ -1,0 +1,74 @@
+"""Knobs of the ML assets, with defaults that suit the generated data; `MLConfig.from_env` overrides them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ClusteringConfig:
+    k_min: int = 4
+    k_max: int = 10
+    fit_sample: int = 50_000  # users the centroids are fitted on; every user is assigned
+    silhouette_sample: int = 8_000
+    min_cluster_share: float = 0.02  # a k whose smallest cluster is below this is not chosen
+    top_categories: int = 10  # top-level categories whose interest shares are features
+    n_init: int = 4
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class PropensityConfig:
+    # Must equal the dbt var propensity_horizon_days, which the training labels are built with.
+    horizon_days: int = 30
+    auc_floor: float = 0.65  # a model below this on validation is rejected
+    auc_tolerance: float = 0.02  # …and so is one this much worse than the last approved model
+    validation_share: float = 0.25  # users held out for the time-based validation
+    calibration_folds: int = 3
+    min_class_rows: int = 50  # fewer positives or negatives than this: the rate heuristic is used
+    isotonic_min_positives: int = 1_000  # fewer: sigmoid calibration, which needs less data
+    max_train_rows: int = 400_000  # training rows beyond this are sampled
+    prior_days: float = 30.0  # pseudo-days of the population order rate in the rate heuristic
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class RecommendationConfig:
+    top_n: int = 10
+    holdout_days: int = 7  # evaluation: recommend from the days before, compare with purchases in these
+    max_items_per_user: int = 30  # strongest items per user entering co-occurrence
+    neighbours: int = 50  # similar items kept per item
+    candidates_per_category: int = 60  # most popular items per category for the affinity score
+    weight_view: float = 1.0
+    weight_click: float = 1.0
+    weight_favorite: float = 2.0
+    weight_cart: float = 3.0
+    weight_purchase: float = 5.0
+    blend_cooccurrence: float = 1.0
+    blend_category: float = 1.0
+    blend_popularity: float = 0.2
+
+
+@dataclass(frozen=True)
+class MLConfig:
+    clustering: ClusteringConfig = field(default_factory=ClusteringConfig)
+    propensity: PropensityConfig = field(default_factory=PropensityConfig)
+    recommendations: RecommendationConfig = field(default_factory=RecommendationConfig)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> MLConfig:
+        """Override any field with HUAXIANG_ML_<SECTION>_<FIELD>, e.g. HUAXIANG_ML_RECOMMENDATIONS_TOP_N=20."""
+        environ = dict(os.environ if environ is None else environ)
+        config = cls()
+        for section in fields(cls):
+            current = getattr(config, section.name)
+            changes: dict[str, Any] = {}
+            for knob in fields(current):
+                name = f"HUAXIANG_ML_{section.name}_{knob.name}".upper()
+                if name in environ:
+                    changes[knob.name] = type(getattr(current, knob.name))(environ[name])
+            if changes:
+                config = replace(config, **{section.name: replace(current, **changes)})
+        return config

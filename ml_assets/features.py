@@ -1,0 +1,97 @@
+"""Reading the point-in-time feature tables the dbt facts step builds, and writing ML results.
+
+The feature tables (dbt_project/models/intermediate/ml/) live in schema `facts`; results go to
+schema `ml`, which dbt declares as a source. Reads go through Arrow and fetch only the columns
+asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+FEATURES_SCHEMA = "facts"
+ML_SCHEMA = "ml"
+SCORE_FEATURES = f"{FEATURES_SCHEMA}.ml_features_score"
+TRAIN_FEATURES = f"{FEATURES_SCHEMA}.ml_features_train"
+TRAIN_LABELS = f"{FEATURES_SCHEMA}.ml_labels_train"
+CATEGORY_MIX = f"{FEATURES_SCHEMA}.ml_user_category_mix"
+USER_PRODUCT_DAILY = f"{FEATURES_SCHEMA}.int_user_product_daily"
+KEY_COLUMNS = ("user_id", "as_of_date")
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    schema, table = relation.split(".")
+    found = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def columns_of(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    schema, table = relation.split(".")
+    rows = conn.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def feature_columns(conn: duckdb.DuckDBPyConnection, relation: str = SCORE_FEATURES) -> list[str]:
+    """Every column of a feature table but its keys: the features, as the dbt macro defines them."""
+    return [column for column in columns_of(conn, relation) if column not in KEY_COLUMNS]
+
+
+def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    selected = ", ".join(_quote(column) for column in columns) if columns else "*"
+    table: pa.Table = conn.execute(f"select {selected} from {relation}").fetch_arrow_table()
+    return table.to_pandas()
+
+
+def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:
+    """Training features joined to their labels (one row per user and as-of day)."""
+    selected = ", ".join(f"features.{_quote(column)}" for column in columns)
+    query = f"""
+        select features.user_id, features.as_of_date, labels.purchased, labels.horizon_days, {selected}
+        from {TRAIN_FEATURES} as features
+        inner join {TRAIN_LABELS} as labels
+            on features.user_id = labels.user_id and features.as_of_date = labels.as_of_date
+    """
+    return conn.execute(query).fetch_arrow_table().to_pandas()
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
+    """Replace `ml.<table>` with the frame, atomically."""
+    conn.execute(f"create schema if not exists {ML_SCHEMA}")
+    conn.register("ml_frame", frame)
+    try:
+        conn.execute(f"create or replace table {ML_SCHEMA}.{table} as select * from ml_frame")
+    finally:
+        conn.unregister("ml_frame")
+    return len(frame)
+
+
+def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: str) -> int:
+    """Replace the rows of `ml.<table>` whose `key` value the frame holds (e.g. one as-of day), in one transaction."""
+    conn.execute(f"create schema if not exists {ML_SCHEMA}")
+    conn.register("ml_frame", frame)
+    try:
+        conn.execute("begin transaction")
+        conn.execute(f"create table if not exists {ML_SCHEMA}.{table} as select * from ml_frame where false")
+        conn.execute(f"delete from {ML_SCHEMA}.{table} where {key} in (select distinct {key} from ml_frame)")
+        conn.execute(f"insert into {ML_SCHEMA}.{table} by name select * from ml_frame")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    finally:
+        conn.unregister("ml_frame")
+    return len(frame)

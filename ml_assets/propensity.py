@@ -1,0 +1,338 @@
+"""Purchase propensity: P(>= 1 paid order in the H days after the as-of day), calibrated.
+
+Point in time: the training rows are features as of T - H - k*step with labels from the H days
+after each (dbt models ml_features_train / ml_labels_train); scoring uses features as of T
+(ml_features_score). The feature list is whatever the dbt macro `user_features_as_of` emits.
+
+Model selection is time-based: candidates are fitted on the earlier as-of days and judged on the
+latest one, for users held out of training (no user is on both sides). Gradient boosting competes
+with a logistic baseline, each calibrated by cross-validation grouped by user. The winner is refitted,
+calibrated, on every row. Without enough labelled rows (short history, very few buyers) a
+documented order-rate heuristic is used instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from ml_assets.config import PropensityConfig
+from ml_assets.gates import GateOutcome, model_status, propensity_model_gates
+from ml_assets.metrics import BinaryMetrics, binary_metrics, calibration_table, deciles
+from ml_assets.registry import ModelRecord, ModelRegistry, new_version
+
+FAMILY = "propensity"
+HEURISTIC_KIND = "order_rate_heuristic"
+# Columns the heuristic needs; both are part of the dbt feature macro.
+ORDERS, OBSERVED_DAYS = "orders", "observed_days"
+HEURISTIC_INPUTS = (ORDERS, OBSERVED_DAYS)
+HASH_BUCKETS = 10_000
+
+
+class OrderRateModel:
+    """Fallback without labels: P = 1 - exp(-H * rate), the user's paid orders per observable day
+    shrunk towards the population rate by `prior_days` pseudo-days (empirical Bayes, Poisson)."""
+
+    def __init__(self, horizon_days: int, population_rate: float, prior_days: float) -> None:
+        self.horizon_days = horizon_days
+        self.population_rate = population_rate
+        self.prior_days = prior_days
+
+    def predict_proba(self, features: pd.DataFrame) -> np.ndarray:
+        orders = features[ORDERS].fillna(0).to_numpy(float)
+        days = features[OBSERVED_DAYS].fillna(0).clip(lower=0).to_numpy(float)
+        rate = (orders + self.population_rate * self.prior_days) / (days + self.prior_days)
+        positive = 1 - np.exp(-self.horizon_days * rate)
+        return np.column_stack([1 - positive, positive])
+
+
+@dataclass
+class PropensityModel:
+    """What is persisted: the estimator with the feature list and horizon it was fitted for."""
+
+    estimator: Any
+    feature_names: list[str]
+    horizon_days: int
+    kind: str
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        missing = sorted(set(self.feature_names) - set(features.columns))
+        if missing:
+            raise ValueError(f"features missing for the propensity model: {', '.join(missing)}")
+        matrix = features[self.feature_names].astype("float64")
+        return np.clip(self.estimator.predict_proba(matrix)[:, 1], 0.0, 1.0)
+
+
+@dataclass
+class PropensityFit:
+    model: PropensityModel
+    split: str
+    train_rows: int
+    train_positives: int
+    train_as_of: list[str]
+    validation: BinaryMetrics | None = None
+    candidates: dict[str, BinaryMetrics] = field(default_factory=dict)
+    calibration: pd.DataFrame | None = None
+    calibration_method: str | None = None
+    fallback_reason: str | None = None
+
+    @property
+    def evaluated(self) -> bool:
+        return self.validation is not None and not np.isnan(self.validation.roc_auc)
+
+
+def candidate_estimators(config: PropensityConfig) -> dict[str, Any]:
+    """Gradient boosting (handles missing values and interactions) and the logistic baseline."""
+    return {
+        "hist_gradient_boosting": HistGradientBoostingClassifier(
+            learning_rate=0.05,
+            max_iter=400,
+            max_leaf_nodes=15,
+            min_samples_leaf=100,
+            l2_regularization=1.0,
+            early_stopping=True,
+            validation_fraction=0.1,
+            n_iter_no_change=20,
+            random_state=config.random_state,
+        ),
+        "logistic_regression": Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="median", add_indicator=True)),
+                # arcsinh tames heavy tails (counts, money) and keeps signs (price index).
+                ("compress", FunctionTransformer(np.arcsinh, feature_names_out="one-to-one")),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(C=0.5, max_iter=2_000)),
+            ]
+        ),
+    }
+
+
+def held_out_users(user_ids: pd.Series, share: float, seed: int) -> np.ndarray:
+    """A stable pseudo-random share of users (by a hash of the id), the same in every run."""
+    hashed = pd.util.hash_pandas_object(user_ids.astype(str) + f"#{seed}", index=False).to_numpy()
+    return (hashed % HASH_BUCKETS) < share * HASH_BUCKETS
+
+
+def time_based_split(frame: pd.DataFrame, config: PropensityConfig) -> tuple[np.ndarray, np.ndarray, str]:
+    """Train on the earlier as-of days, validate on the latest, with disjoint users.
+
+    With a single as-of day (history shorter than H + one snapshot step + the minimum history) only
+    the user split is possible; the description says which one was used.
+    """
+    as_of = pd.to_datetime(frame["as_of_date"])
+    latest = as_of.max()
+    held_out = held_out_users(frame["user_id"], config.validation_share, config.random_state)
+    if as_of.nunique() > 1:
+        train, valid = (as_of < latest).to_numpy() & ~held_out, (as_of == latest).to_numpy() & held_out
+        earlier = ", ".join(sorted(d.date().isoformat() for d in as_of[as_of < latest].unique()))
+        description = (
+            f"time-based: fit on as-of {earlier}, validate on as-of {latest.date()} "
+            f"({config.validation_share:.0%} of users, never in training)"
+        )
+    else:
+        train, valid = ~held_out, held_out
+        description = f"user split only (one as-of day, {latest.date()}: history too short for a time split)"
+    return train, valid, description
+
+
+def _calibrated(estimator: Any, frame: pd.DataFrame, config: PropensityConfig) -> tuple[CalibratedClassifierCV, str]:
+    """The estimator wrapped in cross-validated calibration with folds grouped by user."""
+    positives = int(frame["purchased"].sum())
+    method = "isotonic" if positives >= config.isotonic_min_positives else "sigmoid"
+    folds = GroupKFold(n_splits=config.calibration_folds).split(frame, groups=frame["user_id"])
+    return CalibratedClassifierCV(estimator, method=method, cv=list(folds), ensemble=True), method
+
+
+def _fit_calibrated(
+    estimator: Any, frame: pd.DataFrame, feature_names: list[str], config: PropensityConfig
+) -> tuple[CalibratedClassifierCV, str]:
+    model, method = _calibrated(estimator, frame, config)
+    model.fit(frame[feature_names].astype("float64"), frame["purchased"].astype(bool))
+    return model, method
+
+
+def _predict(model: Any, frame: pd.DataFrame, feature_names: list[str]) -> np.ndarray:
+    return model.predict_proba(frame[feature_names].astype("float64"))[:, 1]
+
+
+def heuristic_model(score_features: pd.DataFrame, config: PropensityConfig) -> PropensityModel:
+    orders = score_features[ORDERS].fillna(0).sum()
+    days = score_features[OBSERVED_DAYS].fillna(0).clip(lower=0).sum()
+    rate = float(orders / days) if days > 0 else 0.0
+    estimator = OrderRateModel(config.horizon_days, rate, config.prior_days)
+    return PropensityModel(estimator, list(HEURISTIC_INPUTS), config.horizon_days, HEURISTIC_KIND)
+
+
+def _too_little(frame: pd.DataFrame, config: PropensityConfig) -> str | None:
+    positives = int(frame["purchased"].sum()) if len(frame) else 0
+    negatives = len(frame) - positives
+    if min(positives, negatives) < config.min_class_rows:
+        return (
+            f"{len(frame)} labelled training rows ({positives} buyers, {negatives} non-buyers); "
+            f"at least {config.min_class_rows} of each are needed to fit and judge a model"
+        )
+    return None
+
+
+def _sample(frame: pd.DataFrame, config: PropensityConfig) -> pd.DataFrame:
+    if len(frame) <= config.max_train_rows:
+        return frame
+    return frame.sample(config.max_train_rows, random_state=config.random_state)
+
+
+def fit_propensity(
+    training: pd.DataFrame,
+    feature_names: list[str],
+    score_features: pd.DataFrame,
+    config: PropensityConfig,
+) -> PropensityFit:
+    """Select, calibrate and fit the propensity model on the labelled rows (user_id, as_of_date,
+    purchased, features…); falls back to the order-rate heuristic when they are too few."""
+    training = _sample(training, config)
+    as_of_days = sorted(pd.to_datetime(training["as_of_date"]).dt.date.astype(str).unique())
+    positives = int(training["purchased"].sum()) if len(training) else 0
+    reason = _too_little(training, config)
+    train, valid, split = time_based_split(training, config) if reason is None else (None, None, "none")
+    if reason is None:
+        reason = _too_little(training[train], config) or _too_little(training[valid], config)
+    if reason is not None:
+        return PropensityFit(
+            model=heuristic_model(score_features, config),
+            split=split,
+            train_rows=len(training),
+            train_positives=positives,
+            train_as_of=as_of_days,
+            fallback_reason=reason,
+        )
+
+    fit_rows, valid_rows = training[train], training[valid]
+    candidates: dict[str, BinaryMetrics] = {}
+    validation_scores: dict[str, np.ndarray] = {}
+    for name, estimator in candidate_estimators(config).items():
+        model, _ = _fit_calibrated(estimator, fit_rows, feature_names, config)
+        validation_scores[name] = _predict(model, valid_rows, feature_names)
+        candidates[name] = binary_metrics(valid_rows["purchased"], validation_scores[name])
+    # Best ranking wins; the Brier score breaks ties.
+    chosen = max(candidates, key=lambda name: (round(candidates[name].roc_auc, 3), -candidates[name].brier))
+
+    final, method = _fit_calibrated(candidate_estimators(config)[chosen], training, feature_names, config)
+    return PropensityFit(
+        model=PropensityModel(final, list(feature_names), config.horizon_days, chosen),
+        split=split,
+        train_rows=len(training),
+        train_positives=positives,
+        train_as_of=as_of_days,
+        validation=candidates[chosen],
+        candidates=candidates,
+        calibration=calibration_table(valid_rows["purchased"], validation_scores[chosen]),
+        calibration_method=method,
+    )
+
+
+def score_users(model: PropensityModel, features: pd.DataFrame, model_version: str) -> pd.DataFrame:
+    """One row per user: score, decile (10 = likeliest), as_of, horizon and the model that scored."""
+    scores = model.predict(features)
+    return pd.DataFrame(
+        {
+            "user_id": features["user_id"].astype(str).to_numpy(),
+            "as_of": pd.to_datetime(features["as_of_date"]).dt.date.to_numpy(),
+            "score": scores,
+            "decile": deciles(scores).astype(np.int32),
+            "horizon_days": np.full(len(features), model.horizon_days, dtype=np.int32),
+            "model_version": model_version,
+            "model_kind": model.kind,
+        }
+    )
+
+
+@dataclass
+class TrainingOutcome:
+    fit: PropensityFit
+    record: ModelRecord
+    gates: list[GateOutcome]
+
+
+def fit_info(fit: PropensityFit) -> dict[str, Any]:
+    """What the record keeps about how the model was fitted (JSON-ready)."""
+    return {
+        "horizon_days": fit.model.horizon_days,
+        "features": fit.model.feature_names,
+        "split": fit.split,
+        "train_rows": fit.train_rows,
+        "train_positives": fit.train_positives,
+        "train_as_of": fit.train_as_of,
+        "calibration_method": fit.calibration_method,
+        "candidates": {name: metrics.as_dict() for name, metrics in fit.candidates.items()},
+        "calibration_table": fit.calibration.round(4).to_dict("records") if fit.calibration is not None else [],
+        "fallback_reason": fit.fallback_reason,
+    }
+
+
+def train_and_register(
+    training: pd.DataFrame,
+    feature_names: list[str],
+    score_features: pd.DataFrame,
+    registry: ModelRegistry,
+    config: PropensityConfig,
+) -> TrainingOutcome:
+    """Fit a new version, judge it against the floor and the last approved version, and persist it
+    with its status (approved, rejected or unevaluated)."""
+    approved = registry.latest("approved")
+    fit = fit_propensity(training, feature_names, score_features, config)
+    gates = propensity_model_gates(
+        fit.validation.roc_auc if fit.validation else None,
+        approved.metrics.get("roc_auc") if approved else None,
+        config,
+    )
+    record = ModelRecord(
+        family=registry.family,
+        version=new_version(),
+        status=model_status(gates, fit.evaluated),
+        kind=fit.model.kind,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        metrics=fit.validation.as_dict() if fit.validation else {},
+        info=fit_info(fit),
+    )
+    registry.save(fit.model, record)
+    return TrainingOutcome(fit, record, gates)
+
+
+@dataclass(frozen=True)
+class ScoringChoice:
+    model: PropensityModel
+    version: str
+    note: str
+    trained: TrainingOutcome | None = None
+
+
+def choose_scoring_model(
+    registry: ModelRegistry,
+    train: Callable[[], TrainingOutcome],
+    score_features: pd.DataFrame,
+    config: PropensityConfig,
+) -> ScoringChoice:
+    """The latest approved version; without one, a version trained now unless it was rejected —
+    a rejected model is never used: the order-rate heuristic scores instead."""
+    approved = registry.latest("approved")
+    if approved is not None:
+        model, _ = registry.load(approved.version)
+        return ScoringChoice(model, approved.version, f"latest approved model {approved.version}")
+    outcome = train()
+    if outcome.record.status != "rejected":
+        note = f"no approved model yet: trained {outcome.record.version} now ({outcome.record.status})"
+        return ScoringChoice(outcome.fit.model, outcome.record.version, note, outcome)
+    heuristic = heuristic_model(score_features, config)
+    note = f"no approved model and {outcome.record.version} was rejected: {HEURISTIC_KIND} scores instead"
+    return ScoringChoice(heuristic, HEURISTIC_KIND, note, outcome)

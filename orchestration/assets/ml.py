@@ -1,0 +1,386 @@
+"""ML assets: thin wrappers around `ml_assets` (docs/ml.md). They read the point-in-time feature tables
+of the facts step, fit in Python and write schema `ml`, which dbt declares as a source for the marts.
+
+Every step claims the warehouse writer pool: even a read-only DuckDB connection collides with a
+writer in another process, and the writes are short. Connections are opened per block and closed
+before fitting. Model-quality gates are asset checks computed with the asset; an output that fails
+a blocking gate is not written (the previous one stays) and everything downstream is skipped.
+
+No `from __future__ import annotations`: Dagster inspects the `context` annotations.
+"""
+
+import math
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from ml_assets import clustering, features, gates, propensity, recommendations
+from ml_assets.config import ClusteringConfig, MLConfig, PropensityConfig, RecommendationConfig
+from ml_assets.metrics import markdown_table
+from ml_assets.registry import ModelRecord, ModelRegistry, new_version
+from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
+
+ML_GROUP = "ml"
+OWNERS = ["team:data-science"]
+USER_CLUSTERS = dg.AssetKey(["ml", "user_clusters"])
+PROPENSITY_MODEL = dg.AssetKey(["ml", "propensity_model"])
+PURCHASE_PROPENSITY = dg.AssetKey(["ml", "purchase_propensity"])
+USER_RECOMMENDATIONS = dg.AssetKey(["ml", "user_recommendations"])
+SCORE_FEATURES = dg.AssetKey(["facts", "ml_features_score"])
+TRAIN_FEATURES = dg.AssetKey(["facts", "ml_features_train"])
+TRAIN_LABELS = dg.AssetKey(["facts", "ml_labels_train"])
+CATEGORY_MIX = dg.AssetKey(["facts", "ml_user_category_mix"])
+USER_PRODUCT_DAILY = dg.AssetKey(["facts", "int_user_product_daily"])
+RETRAIN_JOB = "ml_weekly_retrain"
+PREVIEW_ROWS = 5
+
+
+def models_dir(warehouse: WarehouseResource) -> Path:
+    return Path(warehouse.home) / "models"
+
+
+def _spec(asset: dg.AssetKey, name: str, description: str, *, blocking: bool = True) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
+
+
+def _result(outcome: gates.GateOutcome, *, blocking: bool = True) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+        description=outcome.description,
+        metadata={key: value for key, value in outcome.metadata.items() if value is not None},
+    )
+
+
+def _number(value: float) -> dg.MetadataValue:
+    return dg.MetadataValue.float(round(float(value), 4)) if not math.isnan(value) else dg.MetadataValue.text("n/a")
+
+
+def _preview(frame: pd.DataFrame) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown_table(frame.head(PREVIEW_ROWS)))
+
+
+def _as_of(frame: pd.DataFrame) -> date | None:
+    return pd.to_datetime(frame["as_of_date"]).max().date() if len(frame) else None
+
+
+def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=USER_CLUSTERS,
+        deps=[SCORE_FEATURES, CATEGORY_MIX],
+        group_name=ML_GROUP,
+        kinds={"python", "scikit-learn", "duckdb"},
+        owners=OWNERS,
+        pool=WAREHOUSE_WRITER_POOL,
+        description="Behaviour cluster of every user (ml.user_clusters): KMeans on standardised, "
+        "outlier-robust features (RFM, category mix, price and coupon sensitivity, hours, platform, "
+        "engagement), k chosen by silhouette; ids matched to the previous model, readable names from "
+        "the cluster profile. Per user: cluster id, name (en/zh), distance and confidence.",
+        check_specs=[
+            _spec(USER_CLUSTERS, gates.CLUSTERS_COVER_USERS, "Every user of the feature table is in one cluster."),
+            _spec(USER_CLUSTERS, gates.NO_SMALL_CLUSTERS, "No cluster holds less than the minimum share of users."),
+        ],
+    )
+    def user_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        registry = ModelRegistry(models_dir(warehouse), clustering.FAMILY)
+        with warehouse.connection(read_only=True) as conn:
+            feature_frame = features.read_frame(conn, features.SCORE_FEATURES, clustering.FEATURE_INPUTS)
+            mix = features.read_frame(conn, features.CATEGORY_MIX, ["user_id", "category_l1", "weight"])
+        previous = registry.latest("approved")
+        result = clustering.fit_clusters(
+            feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
+        )
+        outcomes = gates.cluster_gates(result.assignments, feature_frame["user_id"], config.min_cluster_share)
+        passed = all(outcome.passed for outcome in outcomes)
+        profile = clustering.describe_clusters(feature_frame, mix, result.assignments)
+        record = ModelRecord(
+            family=clustering.FAMILY,
+            version=new_version(),
+            status="approved" if passed else "rejected",
+            kind=type(result.model.kmeans).__name__,
+            created_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+            metrics={"silhouette": result.model.silhouette, "k": int(len(result.model.ids))},
+            info={"silhouette_by_k": result.model.k_scores, "names": result.model.names},
+        )
+        registry.save(result.model, record)
+        output = result.assignments.assign(as_of=_as_of(feature_frame), model_version=record.version)
+        if passed:
+            with warehouse.connection() as conn:
+                features.replace_table(conn, "user_clusters", output)
+        else:
+            context.log.warning("Cluster gates failed: ml.user_clusters keeps its previous rows.")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": len(output),
+                "written": passed,
+                "model_version": record.version,
+                "previous_version": previous.version if previous else "none",
+                "k": len(result.model.ids),
+                "silhouette": _number(result.model.silhouette),
+                "silhouette_by_k": dg.MetadataValue.json({str(k): v for k, v in result.model.k_scores.items()}),
+                "cluster_profile": dg.MetadataValue.md(markdown_table(profile, digits=2)),
+                "preview": _preview(output),
+            },
+            check_results=[_result(outcome) for outcome in outcomes],
+        )
+
+    return user_clusters
+
+
+def _read_training(warehouse: WarehouseResource, config: PropensityConfig) -> tuple[pd.DataFrame, list[str]]:
+    with warehouse.connection(read_only=True) as conn:
+        names = features.feature_columns(conn, features.TRAIN_FEATURES)
+        training = features.read_training_frame(conn, names)
+    horizons = set(training["horizon_days"].unique().tolist())
+    if horizons - {config.horizon_days}:
+        raise dg.Failure(
+            f"training labels have a horizon of {sorted(horizons)} days but the propensity config says "
+            f"{config.horizon_days}: set dbt var propensity_horizon_days and "
+            "HUAXIANG_ML_PROPENSITY_HORIZON_DAYS to the same value"
+        )
+    return training, names
+
+
+def _model_metadata(outcome: propensity.TrainingOutcome) -> dict[str, Any]:
+    fit, record = outcome.fit, outcome.record
+    metadata: dict[str, Any] = {
+        "model_version": record.version,
+        "status": record.status,
+        "model_kind": record.kind,
+        "horizon_days": fit.model.horizon_days,
+        "split": fit.split,
+        "train_rows": fit.train_rows,
+        "train_positives": fit.train_positives,
+        "train_as_of": ", ".join(fit.train_as_of) or "none",
+        "path": dg.MetadataValue.path(str(Path(record.family) / record.version)),
+    }
+    if fit.fallback_reason:
+        metadata["fallback_reason"] = fit.fallback_reason
+    if fit.validation is not None:
+        metadata.update(
+            {
+                "roc_auc": _number(fit.validation.roc_auc),
+                "pr_auc": _number(fit.validation.pr_auc),
+                "brier": _number(fit.validation.brier),
+                "top_decile_lift": _number(fit.validation.top_decile_lift),
+                "calibration_method": fit.calibration_method or "none",
+                "candidates": dg.MetadataValue.md(
+                    markdown_table(pd.DataFrame([{"model": name, **m.as_dict()} for name, m in fit.candidates.items()]))
+                ),
+                "calibration_table": dg.MetadataValue.md(markdown_table(fit.calibration)),
+            }
+        )
+    return metadata
+
+
+def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PROPENSITY_MODEL,
+        deps=[TRAIN_FEATURES, TRAIN_LABELS, SCORE_FEATURES],
+        group_name=ML_GROUP,
+        kinds={"python", "scikit-learn"},
+        owners=OWNERS,
+        pool=WAREHOUSE_WRITER_POOL,
+        description="Weekly retrain of the purchase-propensity model: gradient boosting vs. a logistic "
+        "baseline on point-in-time features (as of T-H-k·step, labels from the next H days), chosen on "
+        "a time-based validation split, calibrated, saved as a new version under "
+        "$HUAXIANG_HOME/models/propensity/ — approved only if it passes the quality gates.",
+        check_specs=[
+            _spec(PROPENSITY_MODEL, gates.AUC_FLOOR, "Validation ROC-AUC is at least the configured floor."),
+            _spec(
+                PROPENSITY_MODEL,
+                gates.NO_REGRESSION,
+                "Validation ROC-AUC is no worse than the last approved model's by more than the tolerance.",
+            ),
+        ],
+    )
+    def propensity_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
+        training, names = _read_training(warehouse, config)
+        with warehouse.connection(read_only=True) as conn:
+            score_features = features.read_frame(
+                conn, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
+            )
+        outcome = propensity.train_and_register(training, names, score_features, registry, config)
+        if outcome.fit.fallback_reason:
+            context.log.warning(f"Propensity fallback ({propensity.HEURISTIC_KIND}): {outcome.fit.fallback_reason}")
+        return dg.MaterializeResult(
+            metadata=_model_metadata(outcome), check_results=[_result(o) for o in outcome.gates]
+        )
+
+    return propensity_model
+
+
+def _previous_scores(warehouse: WarehouseResource, as_of: date) -> np.ndarray | None:
+    """Scores of the latest earlier scoring day, for the drift check."""
+    with warehouse.connection(read_only=True) as conn:
+        if not features.relation_exists(conn, "ml.purchase_propensity"):
+            return None
+        rows = conn.execute(
+            "select score from ml.purchase_propensity where as_of = "
+            "(select max(as_of) from ml.purchase_propensity where as_of < ?)",
+            [as_of],
+        ).fetchnumpy()
+    return rows["score"] if len(rows["score"]) else None
+
+
+def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=PURCHASE_PROPENSITY,
+        deps=[SCORE_FEATURES, PROPENSITY_MODEL],
+        group_name=ML_GROUP,
+        kinds={"python", "scikit-learn", "duckdb"},
+        owners=OWNERS,
+        pool=WAREHOUSE_WRITER_POOL,
+        description="Daily purchase-propensity scores (ml.purchase_propensity): calibrated probability "
+        "of >= 1 paid order in the next H days for every user, with decile (10 = likeliest), as_of and "
+        "model_version. Uses the latest approved model; without one it trains one first. A rejected "
+        "model is never used (the order-rate heuristic scores instead).",
+        check_specs=[
+            _spec(PURCHASE_PROPENSITY, gates.SCORES_IN_RANGE, "Every score is a probability in [0, 1]."),
+            _spec(PURCHASE_PROPENSITY, gates.EVERY_USER_SCORED, "Every eligible user is scored exactly once."),
+            _spec(
+                PURCHASE_PROPENSITY,
+                gates.SCORE_DRIFT,
+                "Population stability index of the scores vs. the previous scoring day (warning).",
+                blocking=False,
+            ),
+        ],
+    )
+    def purchase_propensity(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
+        with warehouse.connection(read_only=True) as conn:
+            score_features = features.read_frame(conn, features.SCORE_FEATURES)
+
+        def train_now() -> propensity.TrainingOutcome:
+            training, names = _read_training(warehouse, config)
+            return propensity.train_and_register(training, names, score_features, registry, config)
+
+        choice = propensity.choose_scoring_model(registry, train_now, score_features, config)
+        context.log.info(choice.note)
+        scores = propensity.score_users(choice.model, score_features, choice.version)
+        outcomes = gates.score_gates(scores, score_features["user_id"])
+        as_of = _as_of(score_features)
+        drift = gates.drift_gate(_previous_scores(warehouse, as_of) if as_of else None, scores["score"].to_numpy())
+        written = all(outcome.passed for outcome in outcomes)
+        if written:
+            with warehouse.connection() as conn:
+                features.replace_rows(conn, "purchase_propensity", scores, key="as_of")
+        metadata: dict[str, Any] = {
+            "dagster/row_count": len(scores),
+            "written": written,
+            "as_of": str(as_of),
+            "model_version": choice.version,
+            "model_kind": choice.model.kind,
+            "model_choice": choice.note,
+            "mean_score": _number(scores["score"].mean()) if len(scores) else _number(float("nan")),
+            "scores_by_decile": dg.MetadataValue.md(
+                markdown_table(scores.groupby("decile")["score"].agg(["count", "min", "mean", "max"]).reset_index())
+            ),
+            "preview": _preview(scores),
+        }
+        if choice.trained is not None:
+            record = choice.trained.record
+            metadata["trained_now"] = dg.MetadataValue.json(
+                {"version": record.version, "status": record.status, "kind": record.kind, **record.metrics}
+            )
+        return dg.MaterializeResult(
+            metadata={key: value for key, value in metadata.items() if value is not None},
+            check_results=[*(_result(o) for o in outcomes), _result(drift, blocking=False)],
+        )
+
+    return purchase_propensity
+
+
+def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=USER_RECOMMENDATIONS,
+        deps=[USER_PRODUCT_DAILY, SCORE_FEATURES],
+        group_name=ML_GROUP,
+        kinds={"python", "duckdb"},
+        owners=OWNERS,
+        pool=WAREHOUSE_WRITER_POOL,
+        description="Top-N products per user (ml.user_recommendations), computed in DuckDB: item-item "
+        "co-occurrence of weighted views/clicks/favourites/carts/purchases blended with category "
+        "affinity and popularity (cold users), never an item the user already bought. Evaluated on the "
+        "last days' purchases against popularity alone (hit-rate and recall@N in metadata).",
+        check_specs=[
+            _spec(
+                USER_RECOMMENDATIONS,
+                gates.BEATS_POPULARITY,
+                "Hit-rate@N on held-out purchases beats recommending the most popular items (warning).",
+                blocking=False,
+            )
+        ],
+    )
+    def user_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.connection(read_only=True) as conn:
+            users = features.read_frame(conn, features.SCORE_FEATURES, ["user_id", "as_of_date"])
+            as_of = _as_of(users)
+            recommended = recommendations.recommend(conn, users["user_id"], as_of, config) if as_of else None
+            evaluation = recommendations.evaluate_recommendations(conn, as_of, config) if as_of else None
+        output = (recommended if recommended is not None else pd.DataFrame()).assign(as_of=as_of)
+        with warehouse.connection() as conn:
+            features.replace_table(conn, "user_recommendations", output)
+        outcome = (
+            gates.recommendation_gate(evaluation.hit_rate, evaluation.baseline_hit_rate, evaluation.users)
+            if evaluation
+            else gates.GateOutcome(gates.BEATS_POPULARITY, True, "no users to evaluate")
+        )
+        metadata: dict[str, Any] = {
+            "dagster/row_count": len(output),
+            "users": int(output["user_id"].nunique()) if len(output) else 0,
+            "top_n": config.top_n,
+            "as_of": str(as_of),
+            "preview": _preview(output),
+        }
+        if evaluation is not None:
+            metadata |= {
+                f"hit_rate_at_{config.top_n}": _number(evaluation.hit_rate),
+                f"recall_at_{config.top_n}": _number(evaluation.recall),
+                f"popularity_hit_rate_at_{config.top_n}": _number(evaluation.baseline_hit_rate),
+                f"popularity_recall_at_{config.top_n}": _number(evaluation.baseline_recall),
+                "evaluation": dg.MetadataValue.json(evaluation.as_dict()),
+            }
+        if len(output):
+            metadata["source_mix"] = dg.MetadataValue.json(
+                output["source"].value_counts(normalize=True).round(4).to_dict()
+            )
+        return dg.MaterializeResult(metadata=metadata, check_results=[_result(outcome, blocking=False)])
+
+    return user_recommendations
+
+
+def build_ml_assets(config: MLConfig | None = None) -> list[dg.AssetsDefinition]:
+    """The four ML assets (group `ml`); `config` defaults to MLConfig.from_env()."""
+    config = config or MLConfig.from_env()
+    return [
+        build_clusters_asset(config.clustering),
+        build_propensity_model_asset(config.propensity),
+        build_scoring_asset(config.propensity),
+        build_recommendations_asset(config.recommendations),
+    ]
+
+
+def build_retrain_job() -> "dg.UnresolvedAssetJobDefinition":
+    return dg.define_asset_job(
+        RETRAIN_JOB,
+        selection=dg.AssetSelection.assets(PROPENSITY_MODEL, PURCHASE_PROPENSITY),
+        description="Fit a new propensity model version (approved if it passes the gates) and rescore.",
+    )
+
+
+def build_retrain_schedule(job: "dg.UnresolvedAssetJobDefinition", timezone: str) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="ml_weekly_retrain_schedule",
+        job=job,
+        cron_schedule="0 4 * * 1",  # Mondays 04:00, after the daily run
+        execution_timezone=timezone,
+        description="Weekly retrain of the purchase-propensity model.",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
