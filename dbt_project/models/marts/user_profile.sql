@@ -163,7 +163,7 @@ profile as (
         -- model
         cast(clusters.cluster_id as integer) as cluster_id,
         clusters.cluster_name,
-        cast(latest_propensity.score as double) as propensity_score,
+        cast(latest_propensity.score as {{ type_double() }}) as propensity_score,
         cast(latest_propensity.decile as integer) as propensity_decile,
         facts.as_of
     from facts
