@@ -52,7 +52,7 @@ def feature_columns(conn: duckdb.DuckDBPyConnection, relation: str = SCORE_FEATU
 
 def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
     selected = ", ".join(_quote(column) for column in columns) if columns else "*"
-    table: pa.Table = conn.execute(f"select {selected} from {relation}").fetch_arrow_table()
+    table: pa.Table = conn.execute(f"select {selected} from {relation}").to_arrow_table()
     return table.to_pandas()
 
 
@@ -65,7 +65,7 @@ def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str])
         inner join {TRAIN_LABELS} as labels
             on features.user_id = labels.user_id and features.as_of_date = labels.as_of_date
     """
-    return conn.execute(query).fetch_arrow_table().to_pandas()
+    return conn.execute(query).to_arrow_table().to_pandas()
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:

@@ -202,7 +202,7 @@ def recommend(
     """Top-N per user from the interactions up to `cutoff` (inclusive): user_id, product_id, score, source, rank."""
     conn.register("target_users", pd.DataFrame({"user_id": users.astype(str).unique()}))
     try:
-        return conn.execute(recommendation_sql(config), {"cutoff": cutoff}).fetch_arrow_table().to_pandas()
+        return conn.execute(recommendation_sql(config), {"cutoff": cutoff}).to_arrow_table().to_pandas()
     finally:
         conn.unregister("target_users")
 
