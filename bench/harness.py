@@ -107,6 +107,7 @@ class BenchRun:
     peers: list[PeerRun]
     comparison: dict | None
     incremental: RunMeasure
+    load_average: tuple[float, float]  # 5-minute load average at the start and at the end
     raw_rows: int
     facts_input_rows: int
     user_daily_rows: int
@@ -201,11 +202,12 @@ def measured_run(
         raise BenchError(f"the pipeline run {first_day} .. {last_day} failed:\n{summary.render()}")
     with DagsterInstance.get() as instance:
         windows = step_windows(instance, summary.run_id)
+    dbt = dbt_node_times(summary.run_id)
     return RunMeasure(
         run_id=summary.run_id,
         seconds=ended - started,
-        stages=stage_times(windows, stages_by_step, sampler, started, ended),
-        dbt=dbt_node_times(summary.run_id),
+        stages=stage_times(windows, stages_by_step, dbt, sampler, started, ended),
+        dbt=dbt,
     )
 
 
@@ -338,6 +340,7 @@ def run_bench(plan: BenchPlan) -> BenchRun:
     if plan.repeat < 1:
         raise UserFacingError("--repeat must be at least 1")
     prepare_home(plan.home)
+    load_at_start = os.getloadavg()[1]
     with bench_environment(plan.home) as settings, TreeSampler() as sampler:
         generate_seconds, generate_peak, generated_rows = generate_data(settings, plan, sampler)
         stages_by_step, ml_in_graph = graph_stages(settings)
@@ -362,6 +365,7 @@ def run_bench(plan: BenchPlan) -> BenchRun:
             peers=peers,
             comparison=comparison,
             incremental=incremental,
+            load_average=(load_at_start, os.getloadavg()[1]),
             raw_rows=raw_rows,
             facts_input_rows=facts_input_rows,
             user_daily_rows=user_daily_rows,

@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import version
@@ -66,6 +67,17 @@ def machine() -> dict[str, object]:
     }
 
 
+def checkout() -> dict[str, object]:
+    """The commit measured, and whether the working tree differed from it."""
+
+    def git(*args: str) -> str | None:
+        completed = subprocess.run(["git", "-C", str(REPO_ROOT), *args], capture_output=True, text=True)
+        return completed.stdout.strip() if completed.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": bool(status) if status is not None else None}
+
+
 def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -94,7 +106,8 @@ def result_document(run: BenchRun) -> dict:
         "schema_version": SCHEMA_VERSION,
         "size": {"name": plan.size.name, "users": plan.size.users, "days": plan.size.days},
         "date": date.today().isoformat(),
-        "machine": machine(),
+        "machine": {**machine(), "load_average_5min": [round(load, 2) for load in run.load_average]},
+        "checkout": checkout(),
         "settings": {
             "repeat": plan.repeat,
             "seed": plan.seed,
@@ -265,6 +278,10 @@ def results_markdown(results: dict[str, dict]) -> str:
         f"Machine: {first['machine']['cpu']}, {first['machine']['cores']} cores, "
         f"{first['machine']['memory_gib']} GiB RAM, {first['machine']['os']}; "
         + ", ".join(f"{name} {v}" for name, v in first["machine"]["versions"].items())
+        + ".",
+        "",
+        "5-minute load average at the start and end of each run (other work shares this machine): "
+        + "; ".join(f"{name} {r['machine']['load_average_5min']}" for name, r in results.items())
         + ".",
         "",
         "Run dates and sizes: "

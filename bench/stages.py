@@ -5,6 +5,11 @@ stage by what it materializes: the group of its assets (raw → land, staging, f
 publish) or, for a step that only runs checks, `quality`. ML steps are split by the name of their
 assets into clustering, propensity fitting, scoring and recommendations. `orchestration` is the
 run's wall time outside any step: run creation (planned-materialization events), step handoffs.
+
+dbt tests run inside the dbt layer steps (`dbt build`). Their wall time is estimated as the step's
+wall time × the tests' share of the summed node time (dbt runs nodes on several threads) and moved
+from the layer's stage to `quality`, as huaxiang.quality.overhead does; their memory stays with
+the layer's step.
 """
 
 from __future__ import annotations
@@ -79,6 +84,31 @@ class StageTimes:
         }
 
 
+@dataclass(frozen=True)
+class DbtNodeTimes:
+    """Summed node execution times of one dbt invocation (nodes run on several threads: sums exceed wall time)."""
+
+    elapsed: float
+    models: float
+    tests: float
+    model_count: int
+    test_count: int
+
+    @property
+    def tests_share(self) -> float:
+        nodes = self.models + self.tests
+        return self.tests / nodes if nodes else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "elapsed_seconds": round(self.elapsed, 3),
+            "models_seconds": round(self.models, 3),
+            "tests_seconds": round(self.tests, 3),
+            "models": self.model_count,
+            "tests": self.test_count,
+        }
+
+
 def ml_stage(asset_name: str) -> str:
     lowered = asset_name.lower()
     return next((stage for keyword, stage in ML_KEYWORDS if keyword in lowered), "ml_scoring")
@@ -124,6 +154,7 @@ def step_windows(instance: dg.DagsterInstance, run_id: str) -> list[StepWindow]:
 def stage_times(
     windows: Iterable[StepWindow],
     stages_by_step: dict[str, str],
+    dbt: dict[str, DbtNodeTimes],
     sampler: TreeSampler,
     run_start: float,
     run_end: float,
@@ -133,7 +164,9 @@ def stage_times(
     in_steps = 0.0
     for window in windows:
         stage = stages_by_step.get(window.key, "quality")
-        times.seconds[stage] = times.seconds.get(stage, 0.0) + window.seconds
+        tests = window.seconds * dbt[stage].tests_share if window.key in DBT_LAYER_STEPS and stage in dbt else 0.0
+        times.seconds[stage] = times.seconds.get(stage, 0.0) + window.seconds - tests
+        times.seconds["quality"] = times.seconds.get("quality", 0.0) + tests
         times.steps.setdefault(stage, []).append(window.key)
         peak = sampler.peak(window.start, window.end) / MIB
         times.peak_rss_mib[stage] = max(times.peak_rss_mib.get(stage, 0.0), peak)
@@ -143,26 +176,6 @@ def stage_times(
     times.seconds["total"] = run_end - run_start
     times.peak_rss_mib["total"] = sampler.peak(run_start, run_end) / MIB
     return times
-
-
-@dataclass(frozen=True)
-class DbtNodeTimes:
-    """Summed node execution times of one dbt invocation (nodes run on several threads: sums exceed wall time)."""
-
-    elapsed: float
-    models: float
-    tests: float
-    model_count: int
-    test_count: int
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "elapsed_seconds": round(self.elapsed, 3),
-            "models_seconds": round(self.models, 3),
-            "tests_seconds": round(self.tests, 3),
-            "models": self.model_count,
-            "tests": self.test_count,
-        }
 
 
 def dbt_node_times(run_id: str, target_dir: Path = DBT_PROJECT_DIR / "target") -> dict[str, DbtNodeTimes]:
