@@ -33,6 +33,11 @@ test: prepare
 test-fast: prepare
 	$(BIN)/pytest -q -m "not slow"
 
+# The benchmark (docs/benchmarks.md): S in CI-friendly time; M and L with `huaxiang bench --size M`.
+.PHONY: bench
+bench: prepare
+	$(BIN)/huaxiang bench --size S
+
 lint: setup
 	$(BIN)/ruff check .
 
