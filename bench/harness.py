@@ -220,13 +220,6 @@ def full_build(
     return measured_run(settings, plan.first_day, plan.last_full_day, stages_by_step, sampler)
 
 
-def _limit_memory(limit: int):
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    return apply
-
-
 def _peer_status(returncode: int, stderr: str) -> str:
     if returncode == 0:
         return "completed"
@@ -265,8 +258,11 @@ def run_peer(settings: Settings, plan: BenchPlan, workdir: Path) -> PeerRun:
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
-            preexec_fn=_limit_memory(plan.peer_memory_limit_bytes),
         )
+        # Set from outside (preexec_fn is unsafe with the sampler thread running); the child is still starting.
+        limit = plan.peer_memory_limit_bytes
+        with contextlib.suppress(ProcessLookupError):  # it already ended: its exit status tells
+            resource.prlimit(process.pid, resource.RLIMIT_AS, (limit, limit))
         with TreeSampler(process.pid) as sampler:
             try:
                 returncode = process.wait(timeout=plan.peer_timeout_seconds)
@@ -347,7 +343,9 @@ def run_bench(plan: BenchPlan) -> BenchRun:
         builds = [full_build(settings, plan, stages_by_step, ml_in_graph, sampler) for _ in range(plan.repeat)]
         raw_rows, facts_input_rows, user_daily_rows = layer_input_rows(settings.warehouse_path)
         floors, floor_models = run_floor(settings, plan)
-        peers = [run_peer(settings, plan, settings.home / "peer") for _ in range(plan.repeat)]
+        peers = [run_peer(settings, plan, settings.home / "peer")]
+        while len(peers) < plan.repeat and peers[-1].status == "completed":
+            peers.append(run_peer(settings, plan, settings.home / "peer"))
         comparison = None
         if peers[-1].status == "completed":
             peer_profile = pd.read_parquet(settings.home / "peer" / "profile.parquet")

@@ -110,7 +110,8 @@ def propensity_figures(scored: pd.DataFrame, reference: np.ndarray | None) -> li
         ),
         Figure("oracle Brier", oracle_brier, "generator's true p_purchase_holdout"),
         Figure("Brier / oracle Brier", brier / oracle_brier, f"target <= {BRIER_RATIO_TO_ORACLE}"),
-        Figure("mean score", float(scored["score"].mean()), f"realised purchase rate {outcome.mean():.4f}"),
+        Figure("mean score", float(scored["score"].mean()), "calibration in the large: close to the realised rate"),
+        Figure("realised purchase rate", float(outcome.mean()), "share of users with a paid order in the holdout"),
     ]
     if reference is not None:
         ref_auc, ref_brier = roc_auc_score(outcome, reference), brier_score_loss(outcome, reference)

@@ -201,11 +201,11 @@ def latest_check_statuses(settings: Settings) -> list[CheckStatus]:
     """The latest execution of every asset check of the code location, from the Dagster instance."""
     from dagster import DagsterInstance
 
-    from huaxiang.dbt_manifest import manifest_path
+    from huaxiang.dbt_manifest import prepare_manifest
     from huaxiang.instance import ensure_instance_config
 
     ensure_instance_config(settings)
-    manifest_path()  # a clear error when the dbt project was never prepared
+    prepare_manifest(settings)  # the code location's checks come from the dbt manifest too
     from orchestration.definitions import build_definitions
 
     graph = build_definitions(settings).resolve_asset_graph()
