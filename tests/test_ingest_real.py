@@ -6,7 +6,7 @@ these tests are skipped.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import duckdb
 import pytest
@@ -127,7 +127,9 @@ def test_uci_reconciles_and_rejects_the_line_without_customer(uci: tuple[Setting
     assert '"InvoiceNo":"536414"' in found[0]["raw"]
 
 
-def test_uci_orders_users_and_cancellations(uci: tuple[Settings, IngestReport]) -> None:
+def test_uci_orders_users_and_cancellations(
+    uci: tuple[Settings, IngestReport], monkeypatch: pytest.MonkeyPatch
+) -> None:
     settings, report = uci
     csv_file = f"'{UCI}/OnlineRetail_head999.csv'"
     invoices = source_value(f"SELECT count(DISTINCT InvoiceNo) FROM {csv_file} WHERE CustomerID IS NOT NULL")
@@ -147,4 +149,6 @@ def test_uci_orders_users_and_cancellations(uci: tuple[Settings, IngestReport]) 
     # A December 2010 invoice at 8:26 in London is 8:26 UTC.
     first = next(order for order in orders if order["order_id"] == "uci_536365")
     assert first["ordered_at"] == datetime(2010, 12, 1, 8, 26, tzinfo=UTC)
-    assert any("HUAXIANG_PARTITION_START" in note for note in report.notes)
+    monkeypatch.setenv("HUAXIANG_HOME", str(settings.home))
+    monkeypatch.delenv("HUAXIANG_PARTITION_START", raising=False)
+    assert Settings.from_env().partition_start == date(2010, 12, 1)
