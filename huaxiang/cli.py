@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date
 
+from huaxiang.bench import add_bench_arguments
 from huaxiang.errors import UserFacingError
 from huaxiang.settings import REPO_ROOT, Settings
 
@@ -150,6 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audiences.add_argument("--check", action="store_true", help="only verify the compiled model is up to date")
     audiences.set_defaults(handler=cmd_audiences)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark the pipeline against the DuckDB floor and a pandas peer (docs/benchmarks.md)"
+    )
+    add_bench_arguments(bench)
 
     dev = commands.add_parser("dev", help="open the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)

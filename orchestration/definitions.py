@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.ml import PROPENSITY_MODEL, build_ml_assets, build_retrain_job, build_retrain_schedule
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.sources import build_raw_assets
 from orchestration.checks import build_suite_checks, partitions_by_key
@@ -27,18 +28,26 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     mart_keys = list(dbt_marts.keys)
     publish = with_freshness(build_publish_asset(mart_keys), settings.timezone)
 
+    ml_assets = [
+        asset if asset.key == PROPENSITY_MODEL else with_freshness(asset, settings.timezone)  # weekly, not daily
+        for asset in build_ml_assets()
+    ]
+
+    # The weekly retrain fits a new propensity model; the daily run scores with the latest approved one
+    # (and trains one first only when none exists yet).
     all_assets_job = dg.define_asset_job(
         ALL_ASSETS_JOB,
-        selection=dg.AssetSelection.all(),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(PROPENSITY_MODEL),
         partitions_def=partitions,
-        description="Everything: raw landing → staging → facts → marts → published snapshot.",
+        description="The daily graph: raw landing → staging → facts → ML scoring → marts → published snapshot.",
     )
-    all_assets = [*raw_assets, *dbt_staging_and_facts, dbt_marts, publish]
+    retrain_job = build_retrain_job()
+    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, dbt_marts, publish]
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),
-        jobs=[all_assets_job],
-        schedules=[build_daily_schedule(all_assets_job)],
+        jobs=[all_assets_job, retrain_job],
+        schedules=[build_daily_schedule(all_assets_job), build_retrain_schedule(retrain_job, settings.timezone)],
         sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir)],
         resources={
             "warehouse": WarehouseResource.from_settings(settings),

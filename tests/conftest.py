@@ -45,10 +45,8 @@ def dbt_manifest() -> Path:
 
 @pytest.fixture(scope="session")
 def small_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Iterator[Settings]:
-    """A HUAXIANG_HOME with SMALL_USERS × SMALL_DAYS generated days (2% bad rows) landed, and the
-    ML output tables the marts read (empty, until the ML assets run in the graph)."""
+    """A HUAXIANG_HOME with SMALL_USERS × SMALL_DAYS generated days (2% bad rows) landed."""
     from huaxiang.generator import GeneratorConfig, generate
-    from tests.dbt_fixtures import create_ml_tables
 
     with huaxiang_home(tmp_path_factory.mktemp("small-home")) as settings:
         generate(
@@ -57,7 +55,6 @@ def small_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
             settings.truth_dir,
             progress=False,
         )
-        create_ml_tables(settings.warehouse_path)
         yield settings
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import pyarrow as pa
 
 from huaxiang.contract import RAW_TABLES
 from huaxiang.landing import write_partition

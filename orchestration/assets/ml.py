@@ -370,8 +370,9 @@ def build_ml_assets(config: MLConfig | None = None) -> list[dg.AssetsDefinition]
 def build_retrain_job() -> "dg.UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         RETRAIN_JOB,
-        selection=dg.AssetSelection.assets(PROPENSITY_MODEL, PURCHASE_PROPENSITY),
-        description="Fit a new propensity model version (approved if it passes the gates) and rescore.",
+        selection=dg.AssetSelection.assets(PROPENSITY_MODEL).downstream(),
+        description="Fit a new propensity model version (approved if it passes the gates), rescore, and "
+        "refresh the marts and the published snapshot that read the scores.",
     )
 
 
