@@ -14,6 +14,10 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# Warnings of the pure-Python ML code (small-data fallbacks) land in the run's event log.
+python_logs:
+  managed_python_loggers:
+    - ml_assets
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180

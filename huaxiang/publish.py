@@ -131,10 +131,12 @@ def discard(snapshot: StagedSnapshot) -> None:
     shutil.rmtree(snapshot.folder, ignore_errors=True)
 
 
-def swap_in(snapshot: StagedSnapshot, published_dir: Path, *, run_id: str) -> dict:
+def swap_in(snapshot: StagedSnapshot, published_dir: Path, *, run_id: str, source: dict | None = None) -> dict:
     """Write the manifest, then rename the Parquet folder, the DuckDB file and the manifest into place.
 
     Each rename is atomic; the manifest goes last, so it only ever names a complete snapshot.
+    `source` says what the data came from and which signals it lacks (why some tags are 'unknown'
+    and some marts empty), from the landing zone's source profile.
     """
     tables = list(snapshot.row_counts)
     manifest = {
@@ -142,6 +144,7 @@ def swap_in(snapshot: StagedSnapshot, published_dir: Path, *, run_id: str) -> di
         "as_of": snapshot.as_of,
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "schema_version": SCHEMA_VERSION,
+        "source": source or {},
         "row_counts": snapshot.row_counts,
         "dropped_columns": snapshot.dropped_columns,
         "checksums": {

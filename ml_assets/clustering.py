@@ -16,6 +16,7 @@ one so names are unique; a cluster keeps its previous name when that still fits.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +25,9 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.metrics import silhouette_score
 
-from ml_assets.config import ClusteringConfig
+from ml_assets.config import MIN_CLUSTER_USERS, ClusteringConfig, effective_min_cluster_share
+
+log = logging.getLogger(__name__)
 
 CATEGORY_PREFIX = "category: "
 CLIP = 3.0  # z-scores beyond this are outliers and are clipped
@@ -244,15 +247,29 @@ def choose_k(matrix: np.ndarray, config: ClusteringConfig) -> tuple[KMeans | Min
     """
     sample = matrix[_sample_rows(len(matrix), config.fit_sample, config.random_state)]
     judged = sample[_sample_rows(len(sample), config.silhouette_sample, config.random_state + 1)]
-    k_max = min(config.k_max, len(np.unique(sample, axis=0)) - 1)
+    # Small data: no k with clusters below MIN_CLUSTER_USERS users (48 users allow at most 9).
+    min_share = effective_min_cluster_share(len(sample), config.min_cluster_share)
+    k_max = min(config.k_max, len(np.unique(sample, axis=0)) - 1, len(sample) // MIN_CLUSTER_USERS)
     if k_max < 2:
+        log.warning(
+            "clustering fallback: %d users (distinct profiles: %d) cannot form 2 clusters of %d users; "
+            "one cluster holds everyone",
+            len(sample), len(np.unique(sample, axis=0)), MIN_CLUSTER_USERS,
+        )  # fmt: skip
         return _kmeans(1, len(sample), config).fit(sample), {}
     k_min = max(2, min(config.k_min, k_max))
+    if (k_min, k_max) != (config.k_min, config.k_max) or min_share > config.min_cluster_share:
+        log.warning(
+            "clustering on small data: %d users; k searched in %d..%d (configured %d..%d), smallest cluster "
+            "at least %.1f%% of users (configured %.1f%%, raised to %d users)",
+            len(sample), k_min, k_max, config.k_min, config.k_max, 100 * min_share,
+            100 * config.min_cluster_share, MIN_CLUSTER_USERS,
+        )  # fmt: skip
     scores: dict[int, float] = {}
     best: tuple[float, KMeans | MiniBatchKMeans] | None = None
     for k in range(k_min, k_max + 1):
         model = _kmeans(k, len(sample), config).fit(sample)
-        if _smallest_share(model, sample) < config.min_cluster_share:
+        if _smallest_share(model, sample) < min_share:
             continue
         scores[k] = round(float(silhouette_score(judged, model.predict(judged))), 4)
         if best is None or scores[k] > best[0]:
@@ -261,8 +278,10 @@ def choose_k(matrix: np.ndarray, config: ClusteringConfig) -> tuple[KMeans | Min
         return best[1], scores
     for k in range(k_min - 1, 1, -1):
         model = _kmeans(k, len(sample), config).fit(sample)
-        if _smallest_share(model, sample) >= config.min_cluster_share:
+        if _smallest_share(model, sample) >= min_share:
+            log.warning("clustering fallback: no k in %d..%d keeps the minimum share; k = %d", k_min, k_max, k)
             return model, scores
+    log.warning("clustering fallback: no k keeps the minimum share; k = %d (the gate reports it)", k_min)
     return _kmeans(k_min, len(sample), config).fit(sample), scores
 
 

@@ -6,6 +6,15 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+# A cluster of fewer users describes individuals, not a segment: on small data (a few dozen users)
+# this, not `min_cluster_share`, bounds k and the smallest cluster (docs/quality.md, small data).
+MIN_CLUSTER_USERS = 5
+
+
+def effective_min_cluster_share(users: int, min_share: float) -> float:
+    """The configured minimum share, raised to MIN_CLUSTER_USERS users when that is more."""
+    return max(min_share, MIN_CLUSTER_USERS / users) if users > 0 else min_share
+
 
 @dataclass(frozen=True)
 class ClusteringConfig:

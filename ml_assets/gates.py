@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_assets.config import PropensityConfig
+from ml_assets.config import MIN_CLUSTER_USERS, PropensityConfig, effective_min_cluster_share
 from ml_assets.metrics import population_stability_index
 from ml_assets.registry import Status
 
@@ -126,6 +126,12 @@ def cluster_gates(assignments: pd.DataFrame, eligible_users: pd.Series, min_shar
     duplicated = int(assigned.duplicated().sum())
     shares = assignments["cluster_id"].value_counts(normalize=True)
     smallest = float(shares.min()) if len(shares) else 0.0
+    # On small data the minimum is MIN_CLUSTER_USERS users when that is more than the share.
+    floor = effective_min_cluster_share(len(eligible), min_share)
+    small_data = floor > min_share
+    minimum = f"minimum {floor:.1%}"
+    if small_data:
+        minimum += f" = {MIN_CLUSTER_USERS} of {len(eligible)} users (small data; configured {min_share:.1%})"
     return [
         GateOutcome(
             CLUSTERS_COVER_USERS,
@@ -135,9 +141,15 @@ def cluster_gates(assignments: pd.DataFrame, eligible_users: pd.Series, min_shar
         ),
         GateOutcome(
             NO_SMALL_CLUSTERS,
-            smallest >= min_share,
-            f"smallest cluster holds {smallest:.1%} of users (minimum {min_share:.1%})",
-            {"smallest_share": round(smallest, 4), "min_share": min_share, "clusters": len(shares)},
+            smallest >= floor - 1e-12,
+            f"smallest cluster holds {smallest:.1%} of users ({minimum}); {len(shares)} cluster(s)",
+            {
+                "smallest_share": round(smallest, 4),
+                "min_share": round(floor, 4),
+                "configured_min_share": min_share,
+                "small_data": small_data,
+                "clusters": len(shares),
+            },
         ),
     ]
 

@@ -13,6 +13,7 @@ documented order-rate heuristic is used instead of failing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ HEURISTIC_KIND = "order_rate_heuristic"
 ORDERS, OBSERVED_DAYS = "orders", "observed_days"
 HEURISTIC_INPUTS = (ORDERS, OBSERVED_DAYS)
 HASH_BUCKETS = 10_000
+
+log = logging.getLogger(__name__)
 
 
 class OrderRateModel:
@@ -72,7 +75,8 @@ class PropensityModel:
         if missing:
             raise ValueError(f"features missing for the propensity model: {', '.join(missing)}")
         matrix = features[self.feature_names].astype("float64")
-        return np.clip(self.estimator.predict_proba(matrix)[:, 1], 0.0, 1.0)
+        # Not clipped: a model that leaves [0, 1] is broken, and the scoring gate must see it.
+        return self.estimator.predict_proba(matrix)[:, 1]
 
 
 @dataclass
@@ -208,6 +212,13 @@ def fit_propensity(
     if reason is None:
         reason = _too_little(training[train], config) or _too_little(training[valid], config)
     if reason is not None:
+        history = int(score_features[OBSERVED_DAYS].max()) if len(score_features) else 0
+        if history < config.horizon_days:
+            reason += (
+                f"; the data covers at most {history} day(s), less than the {config.horizon_days}-day horizon: "
+                "the order-rate heuristic extrapolates that short history (scores are indicative only)"
+            )
+        log.warning("propensity fallback (%s): %s", HEURISTIC_KIND, reason)
         return PropensityFit(
             model=heuristic_model(score_features, config),
             split=split,
@@ -332,6 +343,8 @@ def choose_scoring_model(
     outcome = train()
     if outcome.record.status != "rejected":
         note = f"no approved model yet: trained {outcome.record.version} now ({outcome.record.status})"
+        if outcome.fit.fallback_reason:
+            note += f"; fallback {outcome.fit.model.kind}: {outcome.fit.fallback_reason}"
         return ScoringChoice(outcome.fit.model, outcome.record.version, note, outcome)
     heuristic = heuristic_model(score_features, config)
     note = f"no approved model and {outcome.record.version} was rejected: {HEURISTIC_KIND} scores instead"

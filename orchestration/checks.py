@@ -21,6 +21,7 @@ import dagster as dg
 from huaxiang.quality.frames import Window, fallback_window, run_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
 from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT, Settings
+from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
 if TYPE_CHECKING:
@@ -120,12 +121,17 @@ def _suite_check(
             from huaxiang.quality.report import expectations_markdown, summary
             from huaxiang.quality.validate import validate_suite
 
+            # What the landed source is (landing/_source.json): expectations assuming a property it
+            # lacks (`when:`) are reported as not applicable, with the reason.
+            profile = load_source_profile(Path(warehouse.landing_dir))
             with warehouse.connection(read_only=True) as conn:
                 window = run_window(context) or fallback_window(conn, suite, today=datetime.now(ZoneInfo(tz)).date())
                 started = time.perf_counter()
-                frames = run_frames(conn, suite, window, tz)
+                frames = run_frames(conn, suite, window, tz, profile)
                 frame_seconds = time.perf_counter() - started
-            result = validate_suite(suite, {name: frame.data for name, frame in frames.items()})
+            result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile)
+            for outcome in result.not_applicable:
+                context.log.info(f"{suite.name}: {outcome.frame}.{outcome.column or ''} {outcome.not_applicable}")
             verdicts = result.day_passed(window.days)
             failed_days = [day.isoformat() for day, ok in verdicts.items() if not ok]
             if result.gx_setup_seconds:
@@ -140,7 +146,9 @@ def _suite_check(
                     "window": window.describe(),
                     "failed_days": ", ".join(failed_days) or "none",
                     "expectations_failed": len(result.failures),
-                    "expectations_evaluated": len(result.outcomes),
+                    "expectations_evaluated": len(result.outcomes) - len(result.not_applicable),
+                    "expectations_not_applicable": len(result.not_applicable),
+                    "source_profile": result.source,
                     "validation_seconds": dg.MetadataValue.float(round(result.validation_seconds, 3)),
                     "frame_seconds": dg.MetadataValue.float(round(frame_seconds, 3)),
                     "gx_setup_seconds": dg.MetadataValue.float(round(result.gx_setup_seconds, 3)),

@@ -115,7 +115,9 @@ def test_a_minimal_suite_loads(tmp_path: Path) -> None:
     assert suite.name == "raw__events" and suite.asset_path == "raw/events"
     (frame,) = suite.frames
     assert frame.options["table"] == "raw.events"  # inherited from the suite
-    assert frame.query.columns == ("day", "rows", "trailing_days", "trailing_median_rows", "ratio")
+    assert frame.query.columns == (
+        "day", "rows", "trailing_days", "trailing_median_rows", "ratio", "recorded_rows", "recorded_difference"
+    )
 
 
 @pytest.mark.parametrize(
@@ -195,7 +197,13 @@ def test_every_frame_kind_expands_to_sql_with_bound_parameters() -> None:
 
     from huaxiang.quality.frames import bound_parameters
 
-    values = {"start": date(2026, 6, 1), "end": date(2026, 6, 2), "tz": "Asia/Shanghai"}
+    values = {
+        "start": date(2026, 6, 1),
+        "end": date(2026, 6, 2),
+        "tz": "Asia/Shanghai",
+        "recorded_days": [],  # what the source profile recorded (none here)
+        "recorded_rows": [],
+    }
     for name, kind_options in options.items():
         query = KINDS[name].expand(kind_options)
         assert "2026" not in query.sql and "{start}" not in query.sql

@@ -51,6 +51,7 @@ from huaxiang.generator.truth import (
     write_truth,
 )
 from huaxiang.landing import write_partition
+from huaxiang.source_profile import remove_source_profile
 
 
 @dataclass
@@ -161,6 +162,8 @@ def generate(
             purchased[activity.paid_users] = True
         catalog.apply_price_changes(day)
     write_truth(truth_dir, population, p_holdout, purchased, lift_rows, injector.counts)
+    # No source profile is the strict (generator) profile: drop one an earlier ingest left behind.
+    remove_source_profile(landing_dir)
     return GenerationReport(
         rows_per_table=rows,
         days=[clock.date(d) for d in range(config.days)],

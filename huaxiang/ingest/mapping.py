@@ -212,6 +212,9 @@ class Mapping(_Strict):
     source_dir: str | None = None
     # Above this share of rejected rows in any table nothing is landed: the mapping is wrong.
     max_rejected_fraction: float = Field(0.5, ge=0.0, le=1.0)
+    # The source is a continuous 24-hour feed (a clickstream): a day whose last row is early is a
+    # truncated day. Historical exports of shops with opening hours are not (the default).
+    whole_days: bool = False
     sources: dict[str, SourceSpec]
     views: dict[str, str] = Field(default_factory=dict)
     tables: dict[str, TableSpec]

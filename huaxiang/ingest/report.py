@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from huaxiang.source_profile import SourceProfile
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class IngestReport:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    profile: SourceProfile | None = None  # written to landing/_source.json with the data
 
     @property
     def success(self) -> bool:
@@ -89,6 +94,9 @@ class IngestReport:
                 *reasons,
             ]
         lines += ["", "Sources: " + "; ".join(self._source_text(source) for source in self.sources)]
+        if self.profile is not None:
+            lines += [f"Source profile (landing/_source.json): {note}" for note in self.profile.notes]
+            lines += [f"Missing signal: {text}" for text in self.profile.explanations().values()]
         lines += [f"Note: {note}" for note in self.notes]
         lines += [f"PROBLEM: {problem}" for problem in self.problems]
         return "\n".join(lines)

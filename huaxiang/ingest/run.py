@@ -23,12 +23,14 @@ from huaxiang.contract import RAW_TABLES
 from huaxiang.errors import UserFacingError
 from huaxiang.ingest.mapping import Mapping, load_mapping, mapping_error
 from huaxiang.ingest.output import landed_day_list, write_landing, write_rejects
+from huaxiang.ingest.profile import build_source_profile
 from huaxiang.ingest.report import IngestReport, SourceCounts, TableCounts
 from huaxiang.ingest.sources import LoadedSource, check_timezone, load_source, prepare_source
 from huaxiang.ingest.sql import first_line, ident
 from huaxiang.ingest.tables import BuiltTable, TablePlan, build_table, plan_table
 from huaxiang.landing import landed_days
 from huaxiang.settings import Settings
+from huaxiang.source_profile import write_source_profile
 
 REJECTS_FOLDER = "_rejects"
 
@@ -98,6 +100,9 @@ def ingest(
         write_rejects(con, built, report.rejects_dir)
         if not report.problems and days:
             write_landing(con, built, days, landing_dir, progress)
+            # What the source is and what it landed, for the gates (docs/quality.md, "Source profile").
+            report.profile = build_source_profile(con, mapping, built, days)
+            write_source_profile(landing_dir, report.profile)
             report.written = True
         elif not days:
             report.problems.append("no row could be landed")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from huaxiang.quality.kinds import quote_identifier, quote_table
 from huaxiang.quality.suites import FrameSpec, Suite
+from huaxiang.source_profile import SourceProfile
 
 # A frame is an aggregate, a profile or a bounded sample; anything bigger is a suite bug that would
 # drag a table into pandas, so it fails loudly instead.
@@ -58,11 +59,22 @@ def bound_parameters(sql: str, values: dict[str, object]) -> dict[str, object]:
     return {name: values[name] for name in used}
 
 
-def run_frame(conn: duckdb.DuckDBPyConnection, frame: FrameSpec, window: Window, timezone: str) -> FrameResult:
+def run_frame(
+    conn: duckdb.DuckDBPyConnection,
+    frame: FrameSpec,
+    window: Window,
+    timezone: str,
+    profile: SourceProfile | None = None,
+) -> FrameResult:
+    recorded_days, recorded_rows = (profile or SourceProfile.strict()).recorded_rows(frame.query.table or "")
     values: dict[str, object] = {
         "start": window.start,
         "end": window.end,
         "tz": timezone,
+        # What the source profile says was landed per day of this frame's table (volume frames).
+        "recorded_days": [day for day in recorded_days if window.start <= day <= window.end],
+        "recorded_rows": [rows for day, rows in zip(recorded_days, recorded_rows, strict=True)
+                          if window.start <= day <= window.end],
         **frame.query.params,
     }
     sql = f"select * from ({frame.query.sql}) as frame limit {MAX_FRAME_ROWS + 1}"
@@ -77,8 +89,14 @@ def run_frame(conn: duckdb.DuckDBPyConnection, frame: FrameSpec, window: Window,
     return FrameResult(name=frame.name, data=data, seconds=seconds)
 
 
-def run_frames(conn: duckdb.DuckDBPyConnection, suite: Suite, window: Window, timezone: str) -> dict[str, FrameResult]:
-    return {frame.name: run_frame(conn, frame, window, timezone) for frame in suite.frames}
+def run_frames(
+    conn: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    window: Window,
+    timezone: str,
+    profile: SourceProfile | None = None,
+) -> dict[str, FrameResult]:
+    return {frame.name: run_frame(conn, frame, window, timezone, profile) for frame in suite.frames}
 
 
 def latest_day(conn: duckdb.DuckDBPyConnection, table: str, partition_column: str) -> date | None:

@@ -177,6 +177,9 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
             select day, count(*) as trailing_days, median(rows) as trailing_median_rows
             from previous_landed where recency <= {trailing}
             group by day
+        ),
+        recorded as (
+            select unnest($recorded_days::date[]) as day, unnest($recorded_rows::bigint[]) as recorded_rows
         )
         select
             w.day,
@@ -184,15 +187,20 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
             coalesce(h.trailing_days, 0) as trailing_days,
             case when h.trailing_days >= {min_history} then h.trailing_median_rows end as trailing_median_rows,
             case when h.trailing_days >= {min_history} and h.trailing_median_rows >= greatest({min_median}, 1)
-                 then coalesce(d.rows, 0) / h.trailing_median_rows end as ratio
+                 then coalesce(d.rows, 0) / h.trailing_median_rows end as ratio,
+            r.recorded_rows,
+            coalesce(d.rows, 0) - r.recorded_rows as recorded_difference
         from window_days w
         left join daily d using (day)
         left join history h using (day)
+        left join recorded r using (day)
         order by w.day
     """
     return FrameQuery(
         sql=sql,
-        columns=("day", "rows", "trailing_days", "trailing_median_rows", "ratio"),
+        columns=(
+            "day", "rows", "trailing_days", "trailing_median_rows", "ratio", "recorded_rows", "recorded_difference"
+        ),
         index=("day",),
         table=o["table"],
         partition_column=o["partition_column"],
@@ -496,7 +504,9 @@ KINDS: dict[str, FrameKind] = {
             "one row per day of the window: rows, trailing_days, trailing_median_rows (median of the "
             "previous `trailing_days` landed days within `lookback_days`), ratio = rows / "
             "trailing_median_rows (null with fewer than `min_history` days of history or a median "
-            "below `min_median_rows`); a day with no rows is present with rows = 0",
+            "below `min_median_rows`); a day with no rows is present with rows = 0; recorded_rows (the "
+            "rows the source profile says the ingest landed that day, null when not recorded) and "
+            "recorded_difference = rows - recorded_rows",
             required=("table",),
             optional={
                 **_TABLE_OPTIONS,

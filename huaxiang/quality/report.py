@@ -37,8 +37,8 @@ def expectations_markdown(result: SuiteResult) -> str:
                     outcome.frame,
                     outcome.column or "",
                     outcome.expected,
-                    "✅" if outcome.success else "❌",
-                    outcome.observed,
+                    "n/a" if outcome.not_applicable else "✅" if outcome.success else "❌",
+                    outcome.not_applicable or outcome.observed,
                     _unexpected(outcome),
                     examples,
                 )
@@ -51,7 +51,14 @@ def expectations_markdown(result: SuiteResult) -> str:
 def summary(result: SuiteResult) -> str:
     """The check's description: the first failing expectation in words, or what passed."""
     if not result.failures:
-        return f"All {len(result.outcomes)} expectations passed."
+        skipped = result.not_applicable
+        if not skipped:
+            return f"All {len(result.outcomes)} expectations passed."
+        return (
+            f"All {len(result.outcomes) - len(skipped)} applicable expectations passed; {len(skipped)} not "
+            f"applicable ({skipped[0].not_applicable}: {skipped[0].frame}.{skipped[0].column or ''} "
+            f"{skipped[0].expected})"
+        )
     return _first_of(result.failures)
 
 

@@ -14,7 +14,7 @@ produces. Errors name the file and the field, e.g.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +22,14 @@ import yaml
 
 from huaxiang.quality.kinds import KINDS, FrameQuery, KindOptionError
 from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT
+from huaxiang.source_profile import FACT_MEANING
 
 SUITE_SUFFIXES = (".yml", ".yaml")
 _SUITE_KEYS = {"asset", "also_gates", "description", "blocking", "table", "partition_column", "frames"}
 # Suite-level defaults handed to every frame whose kind has that option.
 _INHERITED = ("table", "partition_column")
 _FRAME_KEYS = {"kind", "description", "expectations"}
-_EXPECTATION_KEYS = {"type", "kwargs", "meta"}
+_EXPECTATION_KEYS = {"type", "kwargs", "meta", "when"}
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
@@ -56,6 +57,9 @@ class ExpectationSpec:
     type: str
     kwargs: Mapping[str, Any]
     meta: Mapping[str, Any]
+    # Source-profile facts the expectation assumes (huaxiang.source_profile), e.g. {every_day: true}:
+    # where the landed source does not have them it is reported as not applicable, not judged.
+    when: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def column(self) -> str | None:
@@ -231,7 +235,17 @@ def _load_expectation(path: Path, where: str, item: Any, frame: str, query: Fram
                     f"{where}.kwargs.{key}",
                     f"{column!r} is not a column of frame '{frame}' (columns: {', '.join(query.columns)})",
                 )
-    return ExpectationSpec(type=type_, kwargs=kwargs, meta=meta)
+    when = item.get("when", {})
+    if not isinstance(when, dict):
+        raise SuiteError(path, f"{where}.when", "must be a mapping of source-profile facts, e.g. {every_day: true}")
+    for fact, value in when.items():
+        if fact not in FACT_MEANING:
+            raise SuiteError(
+                path, f"{where}.when.{fact}", f"not a source-profile fact (facts: {', '.join(FACT_MEANING)})"
+            )
+        if not isinstance(value, (bool, str)):
+            raise SuiteError(path, f"{where}.when.{fact}", f"must be true, false or text, got {value!r}")
+    return ExpectationSpec(type=type_, kwargs=kwargs, meta=meta, when=when)
 
 
 def _asset_parts(path: Path, field: str, asset: Any) -> tuple[str, ...]:

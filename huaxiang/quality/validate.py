@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from huaxiang.quality.suites import ExpectationSpec, FrameSpec, Suite, SuiteError
+from huaxiang.source_profile import SourceProfile
 
 EXAMPLES = 5
 DAY_COLUMN = "day"
@@ -51,6 +52,9 @@ class ExpectationOutcome:
     # Days the failure is attributed to (rows of a day-indexed frame); None = the whole window.
     failed_days: tuple[date, ...] | None = None
     error: str | None = None
+    # Set when the landed source lacks a property the expectation assumes (its `when:`): the
+    # expectation was not evaluated and says why (it counts as passed, and is listed as such).
+    not_applicable: str | None = None
 
     def sentence(self) -> str:
         """The failure in words, for the check's description."""
@@ -78,9 +82,15 @@ class SuiteResult:
     validation_seconds: float  # GX validation of all frames
     gx_setup_seconds: float  # import + context creation, paid once per process (0.0 when cached)
 
+    source: str = ""  # the source profile the suite was judged against
+
     @property
     def failures(self) -> list[ExpectationOutcome]:
         return [outcome for outcome in self.outcomes if not outcome.success]
+
+    @property
+    def not_applicable(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.not_applicable]
 
     @property
     def first_failure(self) -> ExpectationOutcome | None:
@@ -138,11 +148,14 @@ def gx_runtime() -> tuple[_GxRuntime, float]:
         return _RUNTIME, _RUNTIME.setup_seconds
 
 
-def build_gx_suite(suite: Suite, frame: FrameSpec) -> Any:
-    """The frame's expectations as a `gx.ExpectationSuite`; a GX-invalid one is a SuiteError."""
+def build_gx_suite(suite: Suite, frame: FrameSpec, skip: frozenset[int] = frozenset()) -> Any:
+    """The frame's expectations (but those at positions `skip`) as a `gx.ExpectationSuite`; a
+    GX-invalid one is a SuiteError."""
     runtime, _ = gx_runtime()
     gx_suite = runtime.gx.ExpectationSuite(name=f"{suite.name}.{frame.name}")
     for order, spec in enumerate(frame.expectations):
+        if order in skip:
+            continue
         configuration = runtime.configuration_class(
             type=spec.type, kwargs=dict(spec.kwargs), meta={**spec.meta, _ORDER_META: order}
         )
@@ -155,13 +168,23 @@ def build_gx_suite(suite: Suite, frame: FrameSpec) -> Any:
     return gx_suite
 
 
-def validate_suite(suite: Suite, frames: Mapping[str, pd.DataFrame]) -> SuiteResult:
+def validate_suite(
+    suite: Suite, frames: Mapping[str, pd.DataFrame], profile: SourceProfile | None = None
+) -> SuiteResult:
+    """Validate every frame; an expectation whose `when:` the source `profile` (default: the strict
+    generator profile) does not meet is reported as not applicable instead of being evaluated."""
+    profile = profile or SourceProfile.strict()
     runtime, setup_seconds = gx_runtime()
     outcomes: list[ExpectationOutcome] = []
     started = time.perf_counter()
     for frame in suite.frames:
         data = frames[frame.name]
-        gx_suite = build_gx_suite(suite, frame)
+        unmet = {order: profile.unmet(spec.when) for order, spec in enumerate(frame.expectations)}
+        skip = frozenset(order for order, reasons in unmet.items() if reasons)
+        if len(skip) == len(frame.expectations):
+            outcomes += [_not_applicable(frame, spec, profile, unmet[o]) for o, spec in enumerate(frame.expectations)]
+            continue
+        gx_suite = build_gx_suite(suite, frame, skip)
         index = [column for column in frame.query.index if column in data.columns]
         result_format: dict[str, Any] = {"result_format": "COMPLETE", "partial_unexpected_count": EXAMPLES}
         if index:
@@ -171,7 +194,10 @@ def validate_suite(suite: Suite, frames: Mapping[str, pd.DataFrame]) -> SuiteRes
             validation = batch.validate(gx_suite, result_format=result_format)
         by_order = {r.expectation_config.meta.get(_ORDER_META): r for r in validation.results}
         for order, spec in enumerate(frame.expectations):
-            outcomes.append(_outcome(frame, spec, by_order[order], data))
+            if order in skip:
+                outcomes.append(_not_applicable(frame, spec, profile, unmet[order]))
+            else:
+                outcomes.append(_outcome(frame, spec, by_order[order], data))
     return SuiteResult(
         suite=suite.name,
         passed=all(outcome.success for outcome in outcomes),
@@ -179,6 +205,27 @@ def validate_suite(suite: Suite, frames: Mapping[str, pd.DataFrame]) -> SuiteRes
         frame_rows={name: len(data) for name, data in frames.items()},
         validation_seconds=time.perf_counter() - started,
         gx_setup_seconds=setup_seconds,
+        source=f"{profile.name} ({profile.kind})",
+    )
+
+
+def _not_applicable(
+    frame: FrameSpec, spec: ExpectationSpec, profile: SourceProfile, unmet: list[str]
+) -> ExpectationOutcome:
+    reason = f"not applicable to source {profile.name}: {'; '.join(unmet)}"
+    return ExpectationOutcome(
+        frame=frame.name,
+        expectation_type=spec.type,
+        column=spec.column,
+        expected=describe_expected(spec),
+        success=True,
+        observed="",
+        unexpected_count=None,
+        unexpected_percent=None,
+        element_count=None,
+        examples=(),
+        notes=spec.notes,
+        not_applicable=reason,
     )
 
 

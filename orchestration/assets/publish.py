@@ -1,10 +1,12 @@
 """The published snapshot BI tools read: built only when every upstream gate passed."""
 
 import os
+from pathlib import Path
 
 import dagster as dg
 
 from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
+from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
 
 PUBLISHED_KEY = dg.AssetKey(["published", "marts_snapshot"])
@@ -59,9 +61,20 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
                 description=f"Not published: personal data in the snapshot ({pii_result.description}). "
                 "The previous snapshot stays in place."
             )
-        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id)
+        profile = load_source_profile(Path(warehouse.landing_dir))
+        source = {
+            "name": profile.name,
+            "kind": profile.kind,
+            "missing_signals": profile.explanations(),
+            "notes": list(profile.notes),
+        }
+        for explanation in source["missing_signals"].values():
+            context.log.info(f"Missing signal: {explanation}")
+        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id, source=source)
         yield dg.MaterializeResult(
             metadata={
+                "source": f"{profile.name} ({profile.kind})",
+                "missing_signals": dg.MetadataValue.json(source["missing_signals"]),
                 "path": dg.MetadataValue.path(str(warehouse.published_dir)),
                 "row_counts": dg.MetadataValue.json(manifest["row_counts"]),
                 "dropped_columns": dg.MetadataValue.json(manifest["dropped_columns"]),
