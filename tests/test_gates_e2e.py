@@ -18,8 +18,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -86,32 +89,32 @@ def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 # --- faults: each rewrites one landed file of FAULT_DAY ---------------------------------------------
 
 
-def rewrite(landing: Path, table: str, change: Callable[[pa.Table], pa.Table]) -> None:
-    path = partition_path(landing, table, FAULT_DAY)
+def rewrite(home: Path, table: str, change: Callable[[pa.Table], pa.Table]) -> None:
+    path = partition_path(home / "landing", table, FAULT_DAY)
     pq.write_table(change(pq.read_table(path)), path)
 
 
-def empty_day(landing: Path) -> None:
-    rewrite(landing, "events", lambda t: t.slice(0, 0))
+def empty_day(home: Path) -> None:
+    rewrite(home, "events", lambda t: t.slice(0, 0))
 
 
-def doubled_day(landing: Path) -> None:
-    rewrite(landing, "events", lambda t: pa.concat_tables([t, t]))
+def doubled_day(home: Path) -> None:
+    rewrite(home, "events", lambda t: pa.concat_tables([t, t]))
 
 
-def missing_column(landing: Path) -> None:
-    rewrite(landing, "orders", lambda t: t.drop_columns(["status"]))
+def missing_column(home: Path) -> None:
+    rewrite(home, "orders", lambda t: t.drop_columns(["status"]))
 
 
-def amount_as_text(landing: Path) -> None:
+def amount_as_text(home: Path) -> None:
     def as_text(t: pa.Table) -> pa.Table:
         index = t.schema.get_field_index("gross_amount")
         return t.set_column(index, "gross_amount", pc.cast(t["gross_amount"], pa.string()))
 
-    rewrite(landing, "orders", as_text)
+    rewrite(home, "orders", as_text)
 
 
-def unknown_users(landing: Path) -> None:
+def unknown_users(home: Path) -> None:
     """A third of the day's events by users the user master data never had: raw cannot tell,
     staging quarantines them as orphan_user, and its gate stops the facts."""
 
@@ -120,10 +123,10 @@ def unknown_users(landing: Path) -> None:
         index = t.schema.get_field_index("user_id")
         return t.set_column(index, "user_id", pc.coalesce(ghosts, t["user_id"]))
 
-    rewrite(landing, "events", reassign)
+    rewrite(home, "events", reassign)
 
 
-def tier_outside_catalog(landing: Path) -> None:
+def tier_outside_catalog(home: Path) -> None:
     """The day's user upserts carry city tier 9: the `city_tier` tag's catalog range is 1..5. Raw
     accepts it (a valid SMALLINT), staging's gate refuses it before any tag is computed."""
 
@@ -131,12 +134,26 @@ def tier_outside_catalog(landing: Path) -> None:
         index = t.schema.get_field_index("city_tier")
         return t.set_column(index, "city_tier", pa.array([9] * len(t), pa.int16()))
 
-    rewrite(landing, "users", tier_nine)
+    rewrite(home, "users", tier_nine)
+
+
+def propensity_above_one(home: Path) -> None:
+    """A broken propensity model version gets approved (a hand-edited registry, a bad library
+    upgrade): it scores every user 1.5. The data are clean; the scoring gate must stop the marts."""
+    from ml_assets import propensity
+    from ml_assets.registry import ModelRecord, ModelRegistry, new_version
+
+    # Picklable without test code, so the `huaxiang run` subprocess can load it too.
+    broken = SimpleNamespace(predict_proba=partial(np.full_like, fill_value=1.5, dtype=float))
+    model = propensity.PropensityModel(broken, list(propensity.HEURISTIC_INPUTS), horizon_days=30, kind="broken")
+    version = new_version()
+    record = ModelRecord(propensity.FAMILY, version, "approved", "broken", version, {"roc_auc": 0.9})
+    ModelRegistry(home / "models", propensity.FAMILY).save(model, record)
 
 
 @dataclass(frozen=True)
 class Fault:
-    inject: Callable[[Path], None]
+    inject: Callable[[Path], None]  # given the run's HUAXIANG_HOME
     check: tuple[str, str]  # (asset, check name) that must fail
     reason: str  # words the failure's description must contain
     not_materialized: tuple[str, ...] = DOWNSTREAM_OF_RAW
@@ -159,6 +176,13 @@ FAULTS = {
     ),
     # Only what reads users stops: the marts (and per-user facts, where the facts layer has them);
     # the daily rollup of events and orders does not read users and is built.
+    "propensity score outside [0, 1]": Fault(
+        propensity_above_one,
+        ("ml/purchase_propensity", "scores_in_unit_range"),
+        "scores outside [0, 1]",
+        not_materialized=("marts/user_profile", "marts/audience_members", "published/marts_snapshot"),
+        not_run=("published/marts_snapshot", "no_pii"),
+    ),
     "tag value outside the catalog": Fault(
         tier_outside_catalog,
         ("staging/stg_users", "staging__stg_users"),
@@ -201,7 +225,7 @@ def test_a_fault_in_one_day_fails_its_gate_and_stops_everything_downstream(
     home = tmp_path / "home"
     shutil.copytree(baseline.home, home)
     before = published_fingerprint(home)
-    fault.inject(home / "landing")
+    fault.inject(home)
 
     with huaxiang_home(home) as settings:
         summary = run_pipeline(settings, first_day=FAULT_DAY, last_day=FAULT_DAY, progress=False)
