@@ -92,6 +92,14 @@ def cmd_audiences(args: argparse.Namespace, settings: Settings) -> int:
     return compile_audiences(["--check"] if args.check else [])
 
 
+def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.evaluate import evaluate
+
+    report = evaluate(settings, reference=args.reference)
+    print(report.render())
+    return 0 if report.passed else 1
+
+
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.dbt_manifest import prepare_manifest
     from huaxiang.instance import ensure_instance_config
@@ -151,6 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audiences.add_argument("--check", action="store_true", help="only verify the compiled model is up to date")
     audiences.set_defaults(handler=cmd_audiences)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="the ML acceptance figures against the generator's ground truth (docs/ml.md)"
+    )
+    evaluate.add_argument(
+        "--reference",
+        action="store_true",
+        help="also compute the best propensity reachable from the history (about a minute)",
+    )
+    evaluate.set_defaults(handler=cmd_evaluate)
 
     bench = commands.add_parser(
         "bench", help="benchmark the pipeline against the DuckDB floor and a pandas peer (docs/benchmarks.md)"

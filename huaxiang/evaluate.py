@@ -13,8 +13,6 @@ probability for the H days after the landed ones and the realised outcome. Print
 
 from __future__ import annotations
 
-import argparse
-import sys
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -212,24 +210,3 @@ def _reference(conn, truth: pd.DataFrame, days: list[date], horizon: int, settin
 
     clock = Clock.build(days[0], len(days) + horizon + 1, settings.timezone)
     return reference_probabilities(conn, truth[["user_id", "persona"]], clock, len(days), horizon)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="huaxiang evaluate", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--reference",
-        action="store_true",
-        help="also compute the best propensity reachable from the history (about a minute)",
-    )
-    args = parser.parse_args(argv)
-    try:
-        report = evaluate(Settings.from_env(), reference=args.reference)
-    except UserFacingError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(report.render())
-    return 0 if report.passed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
