@@ -23,6 +23,12 @@
 {%- endmacro %}
 
 
+{#- Spark: from_utc_timestamp gives the local wall clock (the session time zone is UTC, see profiles.yml). -#}
+{% macro spark__to_business_time(column) -%}
+    from_utc_timestamp({{ column }}, '{{ business_timezone() }}')
+{%- endmacro %}
+
+
 {% macro business_date(column) -%}
     cast({{ to_business_time(column) }} as date)
 {%- endmacro %}

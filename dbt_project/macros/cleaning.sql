@@ -19,6 +19,12 @@
 {%- endmacro %}
 
 
+{#- Spark string literals unescape backslashes, so the regex escapes are doubled. -#}
+{% macro spark__matches_malformed_text(column) -%}
+    coalesce({{ column }} rlike '[\\x00-\\x08\\x{FFFD}]', false)
+{%- endmacro %}
+
+
 {#- Codes (event types, statuses, channels …) compare lower-case and trimmed. -#}
 {% macro normalize_code(column) -%}
     lower(trim({{ column }}))

@@ -57,6 +57,12 @@
 {%- endmacro %}
 
 
+{#- Spark's dayofweek is 1 = Sunday … 7 = Saturday. -#}
+{% macro spark__iso_weekday(date_expression) -%}
+    cast(((dayofweek({{ date_expression }}) + 5) % 7) + 1 as integer)
+{%- endmacro %}
+
+
 {#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
 {% macro ratio(numerator, denominator) -%}
     (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))

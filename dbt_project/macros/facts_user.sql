@@ -33,7 +33,7 @@
         (
         {%- for c in components %}
             case when {{ p }}{{ c['count'] }} > 0 then
-                {{ '1 - ' if c.inverted }}({{ p }}{{ c.hits }} + 0.5 * {{ c.prior }}) / ({{ p }}{{ c['count'] }} + {{ c.prior }})
+                {{ '1 - ' if c.inverted }}({{ decimal_as_double(p ~ c.hits) }} + 0.5 * {{ c.prior }}) / ({{ p }}{{ c['count'] }} + {{ c.prior }})
             else 0 end * {{ c.weight }}{{ ' +' if not loop.last }}
         {%- endfor %}
         ) / nullif(

@@ -33,9 +33,62 @@
 
 {#- Pre-hook of every partition-incremental model: empty the window before appending it again. -#}
 {% macro delete_partition_window(column='_partition_date') -%}
+    {{ return(adapter.dispatch('delete_partition_window', 'huaxiang')(column)) }}
+{%- endmacro %}
+
+{#- DuckDB (delete+insert): delete the window's rows, then the `append` strategy inserts them again. -#}
+{% macro default__delete_partition_window(column) -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where {{ in_partition_window(column) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    Spark (Parquet tables cannot delete rows): the model is partitioned by `column` and written
+    with insert_overwrite (dynamic partition overwrite), which replaces every day the window
+    still has rows for; the days of the window that became empty are dropped here first. The
+    drops run while the hook renders, so the hook itself is empty SQL (and skipped).
+-#}
+{% macro spark__delete_partition_window(column) -%}
+    {%- if is_incremental() and execute -%}
+        {%- set start = partition_window_var('partition_start') -%}
+        {%- set end = partition_window_var('partition_end') -%}
+        {%- for row in run_query('show partitions ' ~ this) -%}
+            {%- set spec = row[0] | string -%}
+            {%- set day = spec.split('=', 1)[1] if '=' in spec else '' -%}
+            {%- if spec.startswith(column ~ '=') and start <= day <= end -%}
+                {%- do run_query('alter table ' ~ this ~ ' drop if exists partition (' ~ column ~ " = date'" ~ day ~ "')") -%}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The incremental strategy of the partition-incremental models (see delete_partition_window). -#}
+{% macro partition_incremental_strategy() -%}
+    {{ return(adapter.dispatch('partition_incremental_strategy', 'huaxiang')()) }}
+{%- endmacro %}
+
+{% macro default__partition_incremental_strategy() -%}
+    {{ return('append') }}
+{%- endmacro %}
+
+{% macro spark__partition_incremental_strategy() -%}
+    {{ return('insert_overwrite') }}
+{%- endmacro %}
+
+
+{#- partition_by of a partition-incremental model: the day column on Spark, none on DuckDB. -#}
+{% macro partition_by_day(column='_partition_date') -%}
+    {{ return(adapter.dispatch('partition_by_day', 'huaxiang')(column)) }}
+{%- endmacro %}
+
+{% macro default__partition_by_day(column) -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{% macro spark__partition_by_day(column) -%}
+    {{ return([column]) }}
 {%- endmacro %}
 
 

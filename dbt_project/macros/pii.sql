@@ -36,6 +36,11 @@
 {%- endmacro %}
 
 
+{% macro spark__hash_pii(expression) -%}
+    sha2(concat('{{ pii_salt() | replace("\\", "\\\\") }}', {{ expression }}), 256)
+{%- endmacro %}
+
+
 {#- Digits only, without the +86 country code: '+86 138-0013-8000' and '13800138000' match. -#}
 {% macro normalize_phone(column) -%}
     {%- set digits = adapter.dispatch('strip_non_digits', 'huaxiang')('trim(' ~ column ~ ')') -%}

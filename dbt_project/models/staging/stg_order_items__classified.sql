@@ -1,7 +1,8 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy=partition_incremental_strategy(),
+        partition_by=partition_by_day('_partition_date'),
         on_schema_change='fail',
         pre_hook="{{ delete_partition_window() }}",
     )
