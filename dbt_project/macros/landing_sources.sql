@@ -5,7 +5,7 @@
     is visible without registering again; registering is needed once per catalog (and after the
     contract changes):
 
-        dbt run-operation register_landing_sources --target spark
+        dbt run-operation register_spark_sources --target spark     (also creates the ml tables)
 
     huaxiang (the CLI and the Dagster raw assets) does it for you. `_partition_date` is read from
     the file's `date=` folder, as the DuckDB loader does. A table with no landed file yet gets an
@@ -118,4 +118,11 @@
     {%- for table, columns in tables.items() %}
         {% do run_query('create table if not exists ' ~ schema ~ '.' ~ table ~ ' (' ~ columns ~ ')') %}
     {%- endfor %}
+{%- endmacro %}
+
+
+{#- Everything a fresh Spark catalog needs before `dbt build`: the raw views and the ml tables. -#}
+{% macro register_spark_sources(landed=none) -%}
+    {% do register_landing_sources(landed) %}
+    {% do create_ml_source_tables() %}
 {%- endmacro %}

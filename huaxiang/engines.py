@@ -1,0 +1,248 @@
+"""The warehouse engine behind the active dbt target, for Python code that reads or writes tables.
+
+One small interface over both engines, Arrow in and out:
+
+* `read_arrow(sql)` / `read_batches(sql)` — a query's result as an Arrow table / record batches;
+* `replace_table(relation, data)` — replace `<schema>.<table>` with an Arrow table;
+* `relation_exists(relation)`, `columns_of(relation)`.
+
+`open_engine(settings)` gives a `DuckDBEngine` (the warehouse file) on the `duckdb` target and a
+`SparkEngine` (a PySpark session configured like the dbt `spark` profile) on `spark`. PySpark is
+imported lazily: without the `spark` extra installed, everything but the Spark engine works.
+
+The local Spark catalog is an embedded Derby metastore that one JVM at a time may open, and dbt
+runs in a subprocess with a JVM of its own. A Spark engine therefore lives for one block and
+`run_in_spark_process` runs a function in a child process (its JVM exits with it), so that the
+orchestrating process never holds the catalog while dbt builds. On a cluster with a shared
+metastore (docs/scale-out.md) this is unnecessary but harmless.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from huaxiang.settings import Settings
+
+SPARK_TARGETS = ("spark",)
+DEFAULT_SPARK_MASTER = "local[2]"
+
+
+class Engine(Protocol):
+    name: str
+
+    def read_arrow(self, sql: str) -> pa.Table: ...
+
+    def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]: ...
+
+    def replace_table(self, relation: str, data: pa.Table) -> int: ...
+
+    def relation_exists(self, relation: str) -> bool: ...
+
+    def columns_of(self, relation: str) -> list[str]: ...
+
+
+def is_spark_target(target: str) -> bool:
+    return target in SPARK_TARGETS or target.startswith("spark")
+
+
+# ── DuckDB ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        return self.conn.execute(sql).to_arrow_table()
+
+    def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        reader = self.conn.execute(sql).to_arrow_reader(batch_size)
+        yield from reader
+
+    def replace_table(self, relation: str, data: pa.Table) -> int:
+        schema, _ = relation.split(".")
+        self.conn.execute(f"create schema if not exists {schema}")
+        self.conn.register("engine_frame", data)
+        try:
+            self.conn.execute(f"create or replace table {relation} as select * from engine_frame")
+        finally:
+            self.conn.unregister("engine_frame")
+        return data.num_rows
+
+    def relation_exists(self, relation: str) -> bool:
+        schema, table = relation.split(".")
+        row = self.conn.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
+        ).fetchone()
+        return bool(row and row[0])
+
+    def columns_of(self, relation: str) -> list[str]:
+        schema, table = relation.split(".")
+        rows = self.conn.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        return [row[0] for row in rows]
+
+
+# ── Spark ───────────────────────────────────────────────────────────────────────────────────────
+
+
+def spark_conf(home: Path) -> dict[str, str]:
+    """The local session's configuration: the same as the `spark` output of dbt_project/profiles.yml."""
+    spark_dir = Path(home) / "spark"
+    return {
+        "spark.master": os.environ.get("HUAXIANG_SPARK_MASTER", DEFAULT_SPARK_MASTER),
+        "spark.app.name": "huaxiang-python",
+        "spark.driver.memory": os.environ.get("HUAXIANG_SPARK_DRIVER_MEMORY", "2g"),
+        "spark.sql.shuffle.partitions": os.environ.get("HUAXIANG_SPARK_SHUFFLE_PARTITIONS", "4"),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.legacy.createHiveTableByDefault": "false",
+        "spark.sql.sources.default": "parquet",
+        "spark.sql.warehouse.dir": f"{spark_dir}/warehouse",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={spark_dir}/metastore_db;create=true",
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={spark_dir}",
+        "spark.sql.hive.metastorePartitionPruning": "false",
+        "spark.sql.ansi.enabled": "false",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+
+
+@contextmanager
+def spark_session(settings: Settings) -> Iterator[Any]:
+    """A Hive-enabled local SparkSession on the home's catalog, stopped at the end of the block."""
+    from pyspark.sql import SparkSession  # lazy: the `spark` extra is optional
+
+    (settings.home / "spark").mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder.enableHiveSupport()
+    for key, value in spark_conf(settings.home).items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    try:
+        yield spark
+    finally:
+        spark.stop()
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, spark: Any) -> None:
+        self.spark = spark
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        frame = self.spark.sql(sql)
+        if hasattr(frame, "toArrow"):  # Spark >= 4
+            return frame.toArrow()
+        batches = frame._collect_as_arrow()  # Spark 3.x: the Arrow batches behind toPandas
+        schema = _arrow_schema(frame.schema)
+        return pa.Table.from_batches(batches, schema=schema) if batches else schema.empty_table()
+
+    def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        yield from self.read_arrow(sql).to_batches(batch_size)
+
+    def replace_table(self, relation: str, data: pa.Table) -> int:
+        schema, _ = relation.split(".")
+        self.spark.sql(f"create schema if not exists {schema}")
+        frame = self.spark.createDataFrame(data.to_pandas(), schema=_spark_schema(data.schema))
+        frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
+        return data.num_rows
+
+    def relation_exists(self, relation: str) -> bool:
+        return bool(self.spark.catalog.tableExists(relation))
+
+    def columns_of(self, relation: str) -> list[str]:
+        return [field.name for field in self.spark.table(relation).schema.fields]
+
+
+def _arrow_schema(spark_schema: Any) -> pa.Schema:
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    return to_arrow_schema(spark_schema)
+
+
+def _spark_schema(schema: pa.Schema) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+# ── choosing the engine ─────────────────────────────────────────────────────────────────────────
+
+
+@contextmanager
+def open_engine(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
+    """The engine of the active dbt target (settings.dbt_target) for the duration of a block."""
+    if is_spark_target(settings.dbt_target):
+        with spark_session(settings) as spark:
+            yield SparkEngine(spark)
+        return
+    from huaxiang.warehouse import connect
+
+    with connect(
+        settings.warehouse_path,
+        read_only=read_only,
+        memory_limit=settings.duckdb_memory_limit,
+        threads=settings.duckdb_threads,
+    ) as conn:
+        yield DuckDBEngine(conn)
+
+
+def run_in_engine_process(settings: Settings, function: Callable[..., Any], *args: Any) -> Any:
+    """`function(engine, *args)` in a child Python process with its own engine; its (picklable) result.
+
+    Used for Spark from a long-lived process (Dagster, tests) so that the JVM and its hold on the
+    local catalog end with the call. `function` must be a module-level function.
+    """
+    with tempfile.TemporaryDirectory(prefix="huaxiang-engine-") as folder:
+        request, response = Path(folder) / "request.pickle", Path(folder) / "response.pickle"
+        request.write_bytes(pickle.dumps((function.__module__, function.__qualname__, args)))
+        env = {**os.environ, **settings.dbt_env(), "HUAXIANG_TARGET": settings.dbt_target}
+        completed = subprocess.run(
+            [sys.executable, "-m", "huaxiang.engines", str(request), str(response)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0 or not response.is_file():
+            raise RuntimeError(f"engine process failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
+        status, value = pickle.loads(response.read_bytes())
+    if status != "ok":
+        raise RuntimeError(f"engine process failed: {value}")
+    return value
+
+
+def _serve(request: Path, response: Path) -> None:
+    module, qualname, args = pickle.loads(request.read_bytes())
+    function = getattr(importlib.import_module(module), qualname)
+    try:
+        with open_engine(Settings.from_env()) as engine:
+            result = ("ok", function(engine, *args))
+    except Exception as error:  # handed back to the parent
+        result = ("error", f"{type(error).__name__}: {error}")
+    response.write_bytes(pickle.dumps(result))
+
+
+def read_queries(engine: Engine, queries: dict[str, str]) -> dict[str, pa.Table]:
+    """Several queries' results at once (one engine process for all of them)."""
+    return {name: engine.read_arrow(sql) for name, sql in queries.items()}
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), Path(sys.argv[2]))
