@@ -4,6 +4,7 @@ One small interface over both engines, Arrow in and out:
 
 * `read_arrow(sql)` / `read_batches(sql)` — a query's result as an Arrow table / record batches;
 * `replace_table(relation, data)` — replace `<schema>.<table>` with an Arrow table;
+* `replace_rows(relation, data, key)` — replace the rows of those `key` values;
 * `relation_exists(relation)`, `columns_of(relation)`.
 
 `open_engine(settings)` gives a `DuckDBEngine` (the warehouse file) on the `duckdb` target and a
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from huaxiang.settings import Settings
 
@@ -46,6 +48,10 @@ class Engine(Protocol):
     def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]: ...
 
     def replace_table(self, relation: str, data: pa.Table) -> int: ...
+
+    def replace_rows(self, relation: str, data: pa.Table, key: str) -> int: ...
+
+    def quote(self, name: str) -> str: ...
 
     def relation_exists(self, relation: str) -> bool: ...
 
@@ -65,6 +71,10 @@ class DuckDBEngine:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
+    @staticmethod
+    def quote(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
     def read_arrow(self, sql: str) -> pa.Table:
         return self.conn.execute(sql).to_arrow_table()
 
@@ -78,6 +88,24 @@ class DuckDBEngine:
         self.conn.register("engine_frame", data)
         try:
             self.conn.execute(f"create or replace table {relation} as select * from engine_frame")
+        finally:
+            self.conn.unregister("engine_frame")
+        return data.num_rows
+
+    def replace_rows(self, relation: str, data: pa.Table, key: str) -> int:
+        """Replace the rows whose `key` value `data` holds, in one transaction."""
+        schema, _ = relation.split(".")
+        self.conn.execute(f"create schema if not exists {schema}")
+        self.conn.register("engine_frame", data)
+        try:
+            self.conn.execute("begin transaction")
+            self.conn.execute(f"create table if not exists {relation} as select * from engine_frame where false")
+            self.conn.execute(f"delete from {relation} where {key} in (select distinct {key} from engine_frame)")
+            self.conn.execute(f"insert into {relation} by name select * from engine_frame")
+            self.conn.execute("commit")
+        except BaseException:
+            self.conn.execute("rollback")
+            raise
         finally:
             self.conn.unregister("engine_frame")
         return data.num_rows
@@ -146,6 +174,10 @@ class SparkEngine:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
 
+    @staticmethod
+    def quote(name: str) -> str:
+        return "`" + name.replace("`", "``") + "`"
+
     def read_arrow(self, sql: str) -> pa.Table:
         frame = self.spark.sql(sql)
         if hasattr(frame, "toArrow"):  # Spark >= 4
@@ -163,6 +195,15 @@ class SparkEngine:
         frame = self.spark.createDataFrame(data.to_pandas(), schema=_spark_schema(data.schema))
         frame.write.mode("overwrite").format("parquet").saveAsTable(relation)
         return data.num_rows
+
+    def replace_rows(self, relation: str, data: pa.Table, key: str) -> int:
+        """Replace the rows whose `key` value `data` holds (Parquet tables cannot delete: rewrite)."""
+        if self.relation_exists(relation):
+            existing = self.read_arrow(f"select * from {relation}")
+            keys = pa.array(sorted(set(data.column(key).to_pylist()) - {None}), type=data.schema.field(key).type)
+            kept = existing.filter(pc.invert(pc.is_in(existing.column(key), value_set=keys)))
+            data = pa.concat_tables([kept.select(data.column_names).cast(data.schema), data])
+        return self.replace_table(relation, data)
 
     def relation_exists(self, relation: str) -> bool:
         return bool(self.spark.catalog.tableExists(relation))
@@ -183,12 +224,67 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema)
 
 
+def _read_arrow(engine: Engine, sql: str) -> pa.Table:
+    return engine.read_arrow(sql)
+
+
+def _replace_table(engine: Engine, relation: str, data: pa.Table) -> int:
+    return engine.replace_table(relation, data)
+
+
+def _replace_rows(engine: Any, relation: str, data: pa.Table, key: str) -> int:
+    return engine.replace_rows(relation, data, key)
+
+
+def _relation_exists(engine: Engine, relation: str) -> bool:
+    return engine.relation_exists(relation)
+
+
+def _columns_of(engine: Engine, relation: str) -> list[str]:
+    return engine.columns_of(relation)
+
+
+class SparkProcessEngine:
+    """The Spark engine for a long-lived process: every call runs in a child process (see above)."""
+
+    name = "spark"
+    quote = staticmethod(SparkEngine.quote)
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        return run_in_engine_process(self.settings, _read_arrow, sql)
+
+    def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
+        yield from self.read_arrow(sql).to_batches(batch_size)
+
+    def replace_table(self, relation: str, data: pa.Table) -> int:
+        return run_in_engine_process(self.settings, _replace_table, relation, data)
+
+    def replace_rows(self, relation: str, data: pa.Table, key: str) -> int:
+        return run_in_engine_process(self.settings, _replace_rows, relation, data, key)
+
+    def relation_exists(self, relation: str) -> bool:
+        return run_in_engine_process(self.settings, _relation_exists, relation)
+
+    def columns_of(self, relation: str) -> list[str]:
+        return run_in_engine_process(self.settings, _columns_of, relation)
+
+
 # ── choosing the engine ─────────────────────────────────────────────────────────────────────────
 
 
 @contextmanager
-def open_engine(settings: Settings, *, read_only: bool = False) -> Iterator[Engine]:
-    """The engine of the active dbt target (settings.dbt_target) for the duration of a block."""
+def open_engine(settings: Settings, *, read_only: bool = False, isolated: bool = False) -> Iterator[Engine]:
+    """The engine of the active dbt target (settings.dbt_target) for the duration of a block.
+
+    `isolated`: on Spark, run every call in a child process instead of starting a JVM here (for
+    Dagster steps, which must not hold the local catalog while a dbt step runs).
+    """
+    if is_spark_target(settings.dbt_target) and isolated:
+        yield SparkProcessEngine(settings)
+        return
     if is_spark_target(settings.dbt_target):
         with spark_session(settings) as spark:
             yield SparkEngine(spark)

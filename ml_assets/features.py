@@ -3,11 +3,16 @@
 The feature tables (dbt_project/models/intermediate/ml/) live in schema `facts`; results go to
 schema `ml`, which dbt declares as a source. Reads go through Arrow and fetch only the columns
 asked for.
+
+Every function takes either a DuckDB connection (the `duckdb` target, unchanged) or an engine of
+`huaxiang.engines` (`open_engine(settings, isolated=True)`): then reads and writes go to whichever
+engine the dbt target runs on (Spark: `SparkProcessEngine`), Arrow in and out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -27,7 +32,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _engine(conn: Any) -> Any | None:
+    """The huaxiang.engines engine passed instead of a DuckDB connection, else None."""
+    return conn if hasattr(conn, "read_arrow") else None
+
+
 def relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
+    if (engine := _engine(conn)) is not None:
+        return engine.relation_exists(relation)
     schema, table = relation.split(".")
     found = conn.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -36,6 +48,8 @@ def relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
 
 
 def columns_of(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    if (engine := _engine(conn)) is not None:
+        return engine.columns_of(relation)
     schema, table = relation.split(".")
     rows = conn.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
@@ -51,6 +65,9 @@ def feature_columns(conn: duckdb.DuckDBPyConnection, relation: str = SCORE_FEATU
 
 
 def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    if (engine := _engine(conn)) is not None:
+        selected = ", ".join(engine.quote(column) for column in columns) if columns else "*"
+        return engine.read_arrow(f"select {selected} from {relation}").to_pandas()
     selected = ", ".join(_quote(column) for column in columns) if columns else "*"
     table: pa.Table = conn.execute(f"select {selected} from {relation}").to_arrow_table()
     return table.to_pandas()
@@ -58,18 +75,24 @@ def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence
 
 def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:
     """Training features joined to their labels (one row per user and as-of day)."""
-    selected = ", ".join(f"features.{_quote(column)}" for column in columns)
+    engine = _engine(conn)
+    quote = engine.quote if engine is not None else _quote
+    selected = ", ".join(f"features.{quote(column)}" for column in columns)
     query = f"""
         select features.user_id, features.as_of_date, labels.purchased, labels.horizon_days, {selected}
         from {TRAIN_FEATURES} as features
         inner join {TRAIN_LABELS} as labels
             on features.user_id = labels.user_id and features.as_of_date = labels.as_of_date
     """
+    if engine is not None:
+        return engine.read_arrow(query).to_pandas()
     return conn.execute(query).to_arrow_table().to_pandas()
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
     """Replace `ml.<table>` with the frame, atomically."""
+    if (engine := _engine(conn)) is not None:
+        return engine.replace_table(f"{ML_SCHEMA}.{table}", pa.Table.from_pandas(frame, preserve_index=False))
     conn.execute(f"create schema if not exists {ML_SCHEMA}")
     conn.register("ml_frame", frame)
     try:
@@ -81,6 +104,9 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
 
 def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, key: str) -> int:
     """Replace the rows of `ml.<table>` whose `key` value the frame holds (e.g. one as-of day), in one transaction."""
+    if (engine := _engine(conn)) is not None:
+        data = pa.Table.from_pandas(frame, preserve_index=False)
+        return engine.replace_rows(f"{ML_SCHEMA}.{table}", data, key)
     conn.execute(f"create schema if not exists {ML_SCHEMA}")
     conn.register("ml_frame", frame)
     try:

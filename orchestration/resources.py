@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from huaxiang.engines import DuckDBEngine, Engine, SparkProcessEngine, is_spark_target
 from huaxiang.settings import Settings
 from huaxiang.warehouse import connect
 
@@ -22,6 +24,7 @@ class WarehouseResource(dg.ConfigurableResource):
     home: str
     memory_limit: str = "8GB"
     threads: int = 2
+    target: str = "duckdb"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WarehouseResource:
@@ -29,6 +32,7 @@ class WarehouseResource(dg.ConfigurableResource):
             home=str(settings.home),
             memory_limit=settings.duckdb_memory_limit,
             threads=settings.duckdb_threads,
+            target=settings.dbt_target,
         )
 
     @property
@@ -47,3 +51,14 @@ class WarehouseResource(dg.ConfigurableResource):
     def connection(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         with connect(self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads) as conn:
             yield conn
+
+    @contextmanager
+    def engine(self, *, read_only: bool = False) -> Iterator[Engine]:
+        """The engine the dbt target runs on (huaxiang.engines), for one block: DuckDB on this
+        warehouse, or Spark with every call in a child process (never a JVM in the step's process)."""
+        if is_spark_target(self.target):
+            settings = dataclasses.replace(Settings.from_env(), home=Path(self.home), dbt_target=self.target)
+            yield SparkProcessEngine(settings)
+            return
+        with self.connection(read_only=read_only) as conn:
+            yield DuckDBEngine(conn)

@@ -10,6 +10,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from huaxiang.dbt_manifest import manifest_path
+from huaxiang.engines import is_spark_target
 from huaxiang.settings import DBT_PROJECT_DIR
 from orchestration.partitions import partition_days, window_vars
 from orchestration.resources import WAREHOUSE_WRITER_POOL
@@ -68,6 +69,10 @@ def build_dbt_layer_assets(
         pool=WAREHOUSE_WRITER_POOL,
     )
     def layer_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+        if layer.name == DBT_LAYERS[0].name and is_spark_target(target):
+            # Spark reads the landing zone through views (macro register_spark_sources); make sure
+            # they (and the ml source tables) exist in this catalog before staging reads them.
+            dbt.cli(["run-operation", "register_spark_sources"], manifest=manifest_path()).wait()
         args = ["build"]
         variables = _dbt_vars(context, layer)
         if variables:
