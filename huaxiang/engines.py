@@ -259,6 +259,10 @@ class SparkProcessEngine:
     def read_batches(self, sql: str, batch_size: int = 65536) -> Iterator[pa.RecordBatch]:
         yield from self.read_arrow(sql).to_batches(batch_size)
 
+    def read_many(self, queries: dict[str, str]) -> dict[str, pa.Table]:
+        """Several queries in one child process (one JVM start)."""
+        return run_in_engine_process(self.settings, read_queries, queries)
+
     def replace_table(self, relation: str, data: pa.Table) -> int:
         return run_in_engine_process(self.settings, _replace_table, relation, data)
 
@@ -337,6 +341,8 @@ def _serve(request: Path, response: Path) -> None:
 
 def read_queries(engine: Engine, queries: dict[str, str]) -> dict[str, pa.Table]:
     """Several queries' results at once (one engine process for all of them)."""
+    if hasattr(engine, "read_many"):
+        return engine.read_many(queries)
     return {name: engine.read_arrow(sql) for name, sql in queries.items()}
 
 

@@ -15,6 +15,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -69,9 +70,19 @@ def _published_columns(conn: duckdb.DuckDBPyConnection, table: str, keep_contact
 
 
 def build_snapshot(
-    warehouse: Path, published_dir: Path, tables: list[str], *, run_id: str, keep_contact_hashes: bool = False
+    warehouse: Path,
+    published_dir: Path,
+    tables: list[str],
+    *,
+    run_id: str,
+    keep_contact_hashes: bool = False,
+    source: Any | None = None,
 ) -> StagedSnapshot:
-    """Copy `marts.<table>` for each table into a new snapshot folder beside the published one."""
+    """Copy `marts.<table>` for each table into a new snapshot folder beside the published one.
+
+    `source`: a huaxiang.engines engine to read the marts from instead of the DuckDB `warehouse`
+    (the Spark target: the marts come over as Arrow tables, all in one engine call).
+    """
     folder = published_dir / f".staging-{run_id}"
     shutil.rmtree(folder, ignore_errors=True)
     (folder / PARQUET_DIR).mkdir(parents=True)
@@ -80,14 +91,31 @@ def build_snapshot(
     as_of_values: list[str] = []
     conn = duckdb.connect(str(folder / SNAPSHOT_FILE))
     try:
-        quoted = str(warehouse).replace("'", "''")
-        conn.execute(f"attach '{quoted}' as warehouse (read_only)")
+        if source is None:
+            quoted = str(warehouse).replace("'", "''")
+            conn.execute(f"attach '{quoted}' as warehouse (read_only)")
+        else:
+            from huaxiang.engines import read_queries
+
+            fetched = read_queries(source, {table: f"select * from {MARTS_SCHEMA}.{table}" for table in tables})
         for table in tables:
-            columns, dropped = _published_columns(conn, table, keep_contact_hashes)
+            if source is None:
+                columns, dropped = _published_columns(conn, table, keep_contact_hashes)
+            else:
+                names = fetched[table].column_names
+                dropped = [
+                    c for c in names if CONTACT_COLUMN.search(c) and not (keep_contact_hashes and c.endswith("_hash"))
+                ]
+                columns = [c for c in names if c not in dropped]
             if dropped:
                 dropped_columns[table] = dropped
             select = ", ".join(f'"{c}"' for c in columns)
-            conn.execute(f"create table main.{table} as select {select} from warehouse.{MARTS_SCHEMA}.{table}")
+            if source is None:
+                conn.execute(f"create table main.{table} as select {select} from warehouse.{MARTS_SCHEMA}.{table}")
+            else:
+                conn.register("source_table", fetched[table])
+                conn.execute(f"create table main.{table} as select {select} from source_table")
+                conn.unregister("source_table")
             row_counts[table] = conn.execute(f"select count(*) from main.{table}").fetchone()[0]
             if "as_of" in columns:
                 latest = conn.execute(f"select max(as_of)::varchar from main.{table}").fetchone()[0]
@@ -96,7 +124,8 @@ def build_snapshot(
                 f"copy main.{table} to ? (format parquet, compression zstd)",
                 [str(folder / PARQUET_DIR / f"{table}.parquet")],
             )
-        conn.execute("detach warehouse")
+        if source is None:
+            conn.execute("detach warehouse")
         conn.execute("checkpoint")
     finally:
         conn.close()

@@ -1,10 +1,12 @@
 """The published snapshot BI tools read: built only when every upstream gate passed."""
 
+import contextlib
 import os
 from pathlib import Path
 
 import dagster as dg
 
+from huaxiang.engines import is_spark_target
 from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
@@ -39,13 +41,18 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
     def marts_snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         # Reads the warehouse only (no writer pool); readers of the previous snapshot are unaffected.
         clean_leftovers(warehouse.published_dir)
-        staged = build_snapshot(
-            warehouse.path,
-            warehouse.published_dir,
-            tables,
-            run_id=context.run_id,
-            keep_contact_hashes=os.environ.get(KEEP_CONTACT_HASHES_ENV) == "1",
-        )
+        with contextlib.ExitStack() as stack:
+            # On Spark the marts live in the Spark catalog: read them through the target's engine.
+            on_spark = is_spark_target(warehouse.target)
+            source = stack.enter_context(warehouse.engine(read_only=True)) if on_spark else None
+            staged = build_snapshot(
+                warehouse.path,
+                warehouse.published_dir,
+                tables,
+                run_id=context.run_id,
+                keep_contact_hashes=os.environ.get(KEEP_CONTACT_HASHES_ENV) == "1",
+                source=source,
+            )
         findings = scan_for_pii(staged)
         pii_result = dg.AssetCheckResult(
             check_name=PII_CHECK,
