@@ -27,9 +27,11 @@ MARTS_SCHEMA = "marts"
 
 # Contact data never leaves the warehouse unless explicitly configured (hashes only, then).
 CONTACT_COLUMN = re.compile(r"^(phone|email|mobile)(_hash)?$|_hash$")
-# Patterns of raw personal data: mainland mobile numbers and e-mail addresses.
+# Patterns of raw personal data: mainland mobile numbers and e-mail addresses. A mobile number is
+# an 11-digit run not glued to other letters or digits: inside a hex hash (Olist's customer ids,
+# `olist_19488640175c43…`) it is not one; after a separator (`shop_13812345678`, `手机13812345678`) it is.
 PII_PATTERNS = {
-    "phone": r"(^|[^0-9])1[3-9][0-9]{9}([^0-9]|$)",
+    "phone": r"(^|[^0-9A-Za-z])1[3-9][0-9]{9}([^0-9A-Za-z]|$)",
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}",
 }
 

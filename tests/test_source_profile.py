@@ -148,3 +148,16 @@ def test_ingest_writes_the_profile_from_the_landed_rows(tmp_path: Path) -> None:
     assert [d.isoformat() for d in days] == [d.isoformat() for d in report.days]
     assert sum(rows) == report.counts("orders").landed
     assert "Missing signal:" in report.render()
+
+
+def test_the_pii_scan_finds_phones_after_separators_but_not_inside_hash_ids(tmp_path: Path) -> None:
+    from huaxiang.publish import StagedSnapshot, scan_for_pii
+
+    with duckdb.connect(str(tmp_path / "marts.duckdb")) as con:
+        con.execute(
+            "create table t as select * from (values ('olist_19488640175c4338368535a742d748ca'), "
+            "('olist_d0b4bdeef13a17452775286df858068a'), ('shop_13812345678'), ('手机13812345678。'), "
+            "('call 13912345678 now'), ('a@b.cn')) as v(text)"
+        )
+    findings = scan_for_pii(StagedSnapshot(tmp_path, {}, {}, None))
+    assert {(f.pattern, f.rows) for f in findings} == {("phone", 3), ("email", 1)}
