@@ -32,7 +32,16 @@ from bench import floor
 from bench.compare import compare_profiles, read_pipeline_profile
 from bench.rss import TreeSampler
 from bench.sizes import Size
-from bench.stages import MIB, DbtNodeTimes, StageTimes, dbt_node_times, stage_times, step_stages, step_windows
+from bench.stages import (
+    MIB,
+    DbtNodeTimes,
+    StageTimes,
+    dbt_node_times,
+    propensity_fit_seconds,
+    stage_times,
+    step_stages,
+    step_windows,
+)
 from huaxiang.contract import RAW_TABLES
 from huaxiang.errors import UserFacingError
 from huaxiang.settings import REPO_ROOT, Settings
@@ -202,11 +211,12 @@ def measured_run(
         raise BenchError(f"the pipeline run {first_day} .. {last_day} failed:\n{summary.render()}")
     with DagsterInstance.get() as instance:
         windows = step_windows(instance, summary.run_id)
+        fit_seconds = propensity_fit_seconds(instance, summary.run_id)
     dbt = dbt_node_times(summary.run_id)
     return RunMeasure(
         run_id=summary.run_id,
         seconds=ended - started,
-        stages=stage_times(windows, stages_by_step, dbt, sampler, started, ended),
+        stages=stage_times(windows, stages_by_step, dbt, sampler, started, ended, fit_seconds),
         dbt=dbt,
     )
 
