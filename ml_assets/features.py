@@ -11,12 +11,15 @@ engine the dbt target runs on (Spark: `SparkProcessEngine`), Arrow in and out.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from huaxiang.engines import read_queries
 
 FEATURES_SCHEMA = "facts"
 ML_SCHEMA = "ml"
@@ -87,6 +90,34 @@ def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str])
     if engine is not None:
         return engine.read_arrow(query).to_pandas()
     return conn.execute(query).to_arrow_table().to_pandas()
+
+
+@contextmanager
+def local_copy(conn: Any, relations: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection holding `relations` for code written in DuckDB SQL (recommendations).
+
+    A DuckDB connection is returned as it is; an engine's relations are read once as Arrow (one
+    engine call) into an in-memory DuckDB under the same names, for the duration of the block.
+    """
+    engine = _engine(conn)
+    if engine is None:
+        yield conn
+        return
+    if hasattr(engine, "conn"):  # huaxiang.engines.DuckDBEngine
+        yield engine.conn
+        return
+    tables = read_queries(engine, {relation: f"select * from {relation}" for relation in relations})
+    local = duckdb.connect()
+    try:
+        for relation, data in tables.items():
+            schema, _ = relation.split(".")
+            local.execute(f"create schema if not exists {schema}")
+            local.register("copied", data)
+            local.execute(f"create table {relation} as select * from copied")
+            local.unregister("copied")
+        yield local
+    finally:
+        local.close()
 
 
 def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:

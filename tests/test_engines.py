@@ -43,3 +43,24 @@ def test_spark_settings_stay_local_and_small(tmp_path) -> None:
     assert str(tmp_path) in conf["spark.sql.warehouse.dir"]
     assert not any(key in conf for key in ("spark.jars.packages", "spark.jars.repositories"))
     assert is_spark_target("spark") and is_spark_target("spark_thrift") and not is_spark_target("duckdb")
+
+
+class ArrowOnlyEngine:
+    """An engine that only hands out Arrow (as Spark's does), backed by a DuckDB connection."""
+
+    def __init__(self, conn) -> None:
+        self._conn = conn
+
+    def read_arrow(self, sql: str) -> pa.Table:
+        return self._conn.execute(sql).to_arrow_table()
+
+
+def test_local_copy_gives_duckdb_sql_the_engine_relations(tmp_path) -> None:
+    with connect(tmp_path / "w.duckdb") as conn:
+        conn.execute("create schema facts")
+        conn.execute("create table facts.rollup as select i % 3 as user_id, i as units from range(9) t(i)")
+        with features.local_copy(ArrowOnlyEngine(conn), ["facts.rollup"]) as local:
+            assert local is not conn
+            assert local.execute("select sum(units) from facts.rollup where user_id = 1").fetchone()[0] == 12
+        with features.local_copy(conn, ["facts.rollup"]) as same:
+            assert same is conn
