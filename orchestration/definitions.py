@@ -49,6 +49,9 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[all_assets_job, retrain_job],
         schedules=[build_daily_schedule(all_assets_job), build_retrain_schedule(retrain_job, settings.timezone)],
         sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir)],
+        # Steps run one after another in the run's process: DuckDB has one writer, so a process per
+        # step (the default) would cost seconds each and buy no parallelism (docs/operations.md).
+        executor=dg.in_process_executor,
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
             "dbt": DbtCliResource(
