@@ -36,13 +36,19 @@ def _quote(name: str) -> str:
 
 
 def _engine(conn: Any) -> Any | None:
-    """The huaxiang.engines engine passed instead of a DuckDB connection, else None."""
-    return conn if hasattr(conn, "read_arrow") else None
+    """The huaxiang.engines engine passed instead of a DuckDB connection, else None. A DuckDBEngine
+    counts as its connection, so DuckDB always takes the same (connection) path."""
+    return conn if hasattr(conn, "read_arrow") and not hasattr(conn, "conn") else None
+
+
+def _duckdb(conn: Any) -> duckdb.DuckDBPyConnection:
+    return getattr(conn, "conn", conn)
 
 
 def relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
     if (engine := _engine(conn)) is not None:
         return engine.relation_exists(relation)
+    conn = _duckdb(conn)
     schema, table = relation.split(".")
     found = conn.execute(
         "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, table]
@@ -53,6 +59,7 @@ def relation_exists(conn: duckdb.DuckDBPyConnection, relation: str) -> bool:
 def columns_of(conn: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     if (engine := _engine(conn)) is not None:
         return engine.columns_of(relation)
+    conn = _duckdb(conn)
     schema, table = relation.split(".")
     rows = conn.execute(
         "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
@@ -71,6 +78,7 @@ def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence
     if (engine := _engine(conn)) is not None:
         selected = ", ".join(engine.quote(column) for column in columns) if columns else "*"
         return engine.read_arrow(f"select {selected} from {relation}").to_pandas()
+    conn = _duckdb(conn)
     selected = ", ".join(_quote(column) for column in columns) if columns else "*"
     table: pa.Table = conn.execute(f"select {selected} from {relation}").to_arrow_table()
     return table.to_pandas()
@@ -79,6 +87,7 @@ def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence
 def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:
     """Training features joined to their labels (one row per user and as-of day)."""
     engine = _engine(conn)
+    conn = _duckdb(conn)
     quote = engine.quote if engine is not None else _quote
     selected = ", ".join(f"features.{quote(column)}" for column in columns)
     query = f"""
@@ -101,10 +110,7 @@ def local_copy(conn: Any, relations: Sequence[str]) -> Iterator[duckdb.DuckDBPyC
     """
     engine = _engine(conn)
     if engine is None:
-        yield conn
-        return
-    if hasattr(engine, "conn"):  # huaxiang.engines.DuckDBEngine
-        yield engine.conn
+        yield _duckdb(conn)
         return
     tables = read_queries(engine, {relation: f"select * from {relation}" for relation in relations})
     local = duckdb.connect()
@@ -124,6 +130,7 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
     """Replace `ml.<table>` with the frame, atomically."""
     if (engine := _engine(conn)) is not None:
         return engine.replace_table(f"{ML_SCHEMA}.{table}", pa.Table.from_pandas(frame, preserve_index=False))
+    conn = _duckdb(conn)
     conn.execute(f"create schema if not exists {ML_SCHEMA}")
     conn.register("ml_frame", frame)
     try:
@@ -138,6 +145,7 @@ def replace_rows(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     if (engine := _engine(conn)) is not None:
         data = pa.Table.from_pandas(frame, preserve_index=False)
         return engine.replace_rows(f"{ML_SCHEMA}.{table}", data, key)
+    conn = _duckdb(conn)
     conn.execute(f"create schema if not exists {ML_SCHEMA}")
     conn.register("ml_frame", frame)
     try:
