@@ -12,10 +12,11 @@ One small interface over both engines, Arrow in and out:
 imported lazily: without the `spark` extra installed, everything but the Spark engine works.
 
 The local Spark catalog is an embedded Derby metastore that one JVM at a time may open, and dbt
-runs in a subprocess with a JVM of its own. A Spark engine therefore lives for one block and
-`run_in_spark_process` runs a function in a child process (its JVM exits with it), so that the
-orchestrating process never holds the catalog while dbt builds. On a cluster with a shared
-metastore (docs/scale-out.md) this is unnecessary but harmless.
+runs in a subprocess with a JVM of its own. A Spark engine therefore lives for one block, and
+`open_engine(settings, isolated=True)` gives a `SparkProcessEngine` whose every call runs in a
+child process (`run_in_engine_process`; its JVM exits with it), so that the orchestrating process
+never holds the catalog while dbt builds. On a cluster with a shared metastore (docs/scale-out.md)
+this is unnecessary but harmless.
 """
 
 from __future__ import annotations
