@@ -16,6 +16,7 @@ import importlib.util
 import json
 import math
 import os
+import shutil
 import subprocess
 import time
 from datetime import date
@@ -37,6 +38,7 @@ pytestmark = [
         importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None,
         reason="the spark extra is not installed (pip install -e .[spark])",
     ),
+    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime (17)"),
 ]
 
 USERS = 300
