@@ -3,6 +3,8 @@
     stg_orders: the rollup neither drops nor double-counts an order.
 -#}
 
+{{ config(meta={'dagster': {'ref': {'name': 'int_user_daily'}}}) }}
+
 with staged as (
     select order_date as activity_date, count(*) as orders, sum(paid_amount) as revenue
     from {{ ref('stg_orders') }}

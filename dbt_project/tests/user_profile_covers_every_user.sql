@@ -1,5 +1,7 @@
 {#- Every user with a clean version valid on the profile's as-of day has exactly one profile row. -#}
 
+{{ config(meta={'dagster': {'ref': {'name': 'user_profile'}}}) }}
+
 with as_of as (
     select max(as_of) as as_of_date from {{ ref('user_profile') }}
 ),
