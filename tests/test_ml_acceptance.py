@@ -21,7 +21,7 @@ import pytest
 
 from huaxiang.evaluate import AUC_SHARE_OF_ORACLE, BRIER_RATIO_TO_ORACLE, EvaluationReport, evaluate
 from huaxiang.settings import Settings
-from orchestration.assets.ml import PURCHASE_PROPENSITY, USER_CLUSTERS, USER_RECOMMENDATIONS, build_ml_assets
+from orchestration.assets.ml import PURCHASE_PROPENSITY, USER_CLUSTERS, USER_RECOMMENDATIONS
 from tests.conftest import huaxiang_home
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,11 @@ REFERENCE_BRIER_RATIO = 1.10
 
 
 def definitions_with_ml(settings: Settings) -> dg.Definitions:
-    """The project's Definitions, plus the ML assets if they are not wired in yet, plus a job for
-    the ML assets and everything upstream of them."""
+    """The project's Definitions plus a job for the ML assets and everything upstream of them."""
     from orchestration.definitions import build_definitions
     from orchestration.partitions import daily_partitions
 
     definitions = build_definitions(settings)
-    if PURCHASE_PROPENSITY not in definitions.resolve_asset_graph().get_all_asset_keys():
-        definitions = dg.Definitions.merge(definitions, dg.Definitions(assets=build_ml_assets()))
     job = dg.define_asset_job(
         ACCEPTANCE_JOB,
         selection=dg.AssetSelection.assets(USER_CLUSTERS, PURCHASE_PROPENSITY, USER_RECOMMENDATIONS).upstream(),
