@@ -50,11 +50,6 @@ HOME_MARKER = ".huaxiang-bench"  # a folder holding this file may be wiped by th
 GIB = 1024**3
 # Tables read by the facts layer, counted clean (reject_reason null) in their classified staging model.
 FACTS_INPUTS = ("events", "orders", "order_items", "campaign_sends", "reviews")
-# The ML output tables the marts read; created empty when no asset of the graph writes them.
-ML_SOURCE_TABLES = {
-    "user_clusters": "user_id varchar, cluster_id integer, cluster_name varchar",
-    "purchase_propensity": "user_id varchar, score double, decile integer, as_of date, model_version varchar",
-}
 
 
 class BenchError(RuntimeError):
@@ -120,7 +115,6 @@ class BenchRun:
     raw_rows: int
     facts_input_rows: int
     user_daily_rows: int
-    ml_in_graph: bool
 
     @property
     def build(self) -> RunMeasure:
@@ -170,13 +164,6 @@ def reset_warehouse(settings: Settings) -> None:
     settings.ensure_dirs()
 
 
-def ensure_ml_sources(settings: Settings) -> None:
-    with duckdb.connect(str(settings.warehouse_path)) as conn:
-        conn.execute("create schema if not exists ml")
-        for table, columns in ML_SOURCE_TABLES.items():
-            conn.execute(f"create table if not exists ml.{table} ({columns})")
-
-
 # ── measured steps ───────────────────────────────────────────────────────────────────────────────
 
 
@@ -222,11 +209,9 @@ def measured_run(
 
 
 def full_build(
-    settings: Settings, plan: BenchPlan, stages_by_step: dict[str, str], ml_in_graph: bool, sampler: TreeSampler
+    settings: Settings, plan: BenchPlan, stages_by_step: dict[str, str], sampler: TreeSampler
 ) -> RunMeasure:
     reset_warehouse(settings)
-    if not ml_in_graph:
-        ensure_ml_sources(settings)
     return measured_run(settings, plan.first_day, plan.last_full_day, stages_by_step, sampler)
 
 
@@ -327,19 +312,13 @@ def layer_input_rows(warehouse: Path) -> tuple[int, int, int]:
 # ── the whole benchmark ──────────────────────────────────────────────────────────────────────────
 
 
-def graph_stages(settings: Settings) -> tuple[dict[str, str], bool]:
-    """Stage of every step of the code location, and whether an ML asset writes the marts' ML sources."""
-    import dagster as dg
-
+def graph_stages(settings: Settings) -> dict[str, str]:
+    """Stage of every step of the code location."""
     from huaxiang.dbt_manifest import prepare_manifest
     from orchestration.definitions import build_definitions
 
     prepare_manifest(settings)
-    definitions = build_definitions(settings)
-    graph = definitions.resolve_asset_graph()
-    clusters = dg.AssetKey(["ml", "user_clusters"])  # a dbt source: in the graph, materializable once ML writes it
-    ml_in_graph = graph.has(clusters) and graph.get(clusters).is_materializable
-    return step_stages(definitions), ml_in_graph
+    return step_stages(build_definitions(settings))
 
 
 def run_bench(plan: BenchPlan) -> BenchRun:
@@ -349,8 +328,8 @@ def run_bench(plan: BenchPlan) -> BenchRun:
     load_at_start = os.getloadavg()[1]
     with bench_environment(plan.home) as settings, TreeSampler() as sampler:
         generate_seconds, generate_peak, generated_rows = generate_data(settings, plan, sampler)
-        stages_by_step, ml_in_graph = graph_stages(settings)
-        builds = [full_build(settings, plan, stages_by_step, ml_in_graph, sampler) for _ in range(plan.repeat)]
+        stages_by_step = graph_stages(settings)
+        builds = [full_build(settings, plan, stages_by_step, sampler) for _ in range(plan.repeat)]
         raw_rows, facts_input_rows, user_daily_rows = layer_input_rows(settings.warehouse_path)
         floors, floor_models = run_floor(settings, plan)
         peers = [run_peer(settings, plan, settings.home / "peer")]
@@ -377,5 +356,4 @@ def run_bench(plan: BenchPlan) -> BenchRun:
             raw_rows=raw_rows,
             facts_input_rows=facts_input_rows,
             user_daily_rows=user_daily_rows,
-            ml_in_graph=ml_in_graph,
         )

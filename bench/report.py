@@ -115,7 +115,6 @@ def result_document(run: BenchRun) -> dict:
             "dbt_threads": run.settings.dbt_threads,
             "duckdb_threads": run.settings.duckdb_threads,
             "duckdb_memory_limit": run.settings.duckdb_memory_limit,
-            "ml_in_graph": run.ml_in_graph,
         },
         "data": {
             "generated_rows": run.generated_rows,
