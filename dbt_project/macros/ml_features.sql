@@ -59,6 +59,9 @@
     platform shares, engagement and campaign response. Nulls mean "undefined" (e.g. no order yet).
 -#}
 {% macro user_features_as_of(as_of_expr) -%}
+{#- Observable days also cover activity seen before the registration (a real export can date a
+    review before the order that made the user known: 59 Olist reviews), so rates stay <= 1. -#}
+{%- set observed = "greatest(users_as_of.observed_days, coalesce(activity.days_since_first_active, 0) + 1)" -%}
 with as_of as (
     select
         cast({{ as_of_expr }} as date) as as_of_date,
@@ -174,7 +177,7 @@ features as (
         users_as_of.user_id,
         users_as_of.as_of_date,
         cast(users_as_of.tenure_days as integer) as tenure_days,
-        cast(users_as_of.observed_days as integer) as observed_days,
+        cast({{ observed }} as integer) as observed_days,
         cast({{ age_in_years('users_as_of.birth_date', 'users_as_of.as_of_date') }} as integer) as age,
         cast(users_as_of.city_tier as integer) as city_tier,
         cast(users_as_of.marketing_consent as integer) as marketing_consent,
@@ -196,13 +199,13 @@ features as (
         cast(activity.days_since_last_order as integer) as days_since_last_order,
         cast(activity.days_since_first_order as integer) as days_since_first_order,
         {#- Rates per observable day are comparable between as-of days with different history lengths. -#}
-        {{ safe_ratio('coalesce(activity.active_days, 0)', 'users_as_of.observed_days') }} as active_day_rate,
-        {{ safe_ratio('coalesce(activity.orders, 0)', 'users_as_of.observed_days') }} as order_rate,
-        {{ safe_ratio('coalesce(activity.revenue, 0)', 'users_as_of.observed_days') }} as revenue_rate,
-        {{ safe_ratio('activity.days_since_last_active', 'users_as_of.observed_days') }} as recency_share,
+        {{ safe_ratio('coalesce(activity.active_days, 0)', observed) }} as active_day_rate,
+        {{ safe_ratio('coalesce(activity.orders, 0)', observed) }} as order_rate,
+        {{ safe_ratio('coalesce(activity.revenue, 0)', observed) }} as revenue_rate,
+        {{ safe_ratio('activity.days_since_last_active', observed) }} as recency_share,
         {#- log P(no visit for the days since the last one | still active at the smoothed visit rate). -#}
-        ln(greatest(1 - (coalesce(activity.active_days, 0) + 0.5) / (users_as_of.observed_days + 2.0), 0.001))
-            * coalesce(activity.days_since_last_active, users_as_of.observed_days) as silence_log_likelihood,
+        ln(greatest(1 - (coalesce(activity.active_days, 0) + 0.5) / ({{ observed }} + 2.0), 0.001))
+            * coalesce(activity.days_since_last_active, {{ observed }}) as silence_log_likelihood,
         {{ safe_ratio('activity.active_days', 'activity.days_since_first_active + 1') }} as active_day_share,
         {{ safe_ratio('activity.orders + activity.orders_failed', 'activity.active_days') }} as checkouts_per_active_day,
         {{ safe_ratio('activity.sessions', 'activity.active_days') }} as sessions_per_active_day,
