@@ -40,7 +40,9 @@ def definitions_with_ml(settings: Settings) -> dg.Definitions:
     definitions = build_definitions(settings)
     job = dg.define_asset_job(
         ACCEPTANCE_JOB,
-        selection=dg.AssetSelection.assets(USER_CLUSTERS, PURCHASE_PROPENSITY, USER_RECOMMENDATIONS).upstream(),
+        # All of staging: its gates read sibling staging models (orphan checks) built in the same step.
+        selection=dg.AssetSelection.assets(USER_CLUSTERS, PURCHASE_PROPENSITY, USER_RECOMMENDATIONS).upstream()
+        | dg.AssetSelection.groups("staging"),
         partitions_def=daily_partitions(settings),
     )
     return dg.Definitions.merge(definitions, dg.Definitions(jobs=[job]))

@@ -48,7 +48,7 @@ def test_every_raw_table_has_a_suite_naming_its_asset() -> None:
         assert suite.day_source == (f"{RAW_SCHEMA}.{table}", "_partition_date")
 
 
-def test_every_clean_staging_model_and_the_daily_facts_have_a_suite() -> None:
+def test_every_raw_table_staging_model_fact_mart_and_ml_output_has_a_suite() -> None:
     suites = {suite.name: suite for suite in discover_suites()}
     for table in RAW_TABLES:
         suite = suites[f"staging__stg_{table}"]
@@ -69,6 +69,18 @@ def test_every_clean_staging_model_and_the_daily_facts_have_a_suite() -> None:
         *(f"raw__{table}" for table in RAW_TABLES),
         *(f"staging__stg_{table}" for table in RAW_TABLES),
         "facts__int_user_daily",
+        *(f"ml__{output}" for output in ("user_clusters", "purchase_propensity", "user_recommendations")),
+        *(
+            f"marts__{mart}"
+            for mart in (
+                "user_profile",
+                "user_tags",
+                "segment_summary",
+                "campaign_performance",
+                "audience_members",
+                "cohort_retention",
+            )
+        ),
     }
 
 
