@@ -165,8 +165,11 @@ def run_pipeline(
     }
     started = time.monotonic()
     with DagsterInstance.get() as instance:
-        for abandoned in recover_abandoned_runs(instance):
+        abandoned_runs = recover_abandoned_runs(instance)
+        for abandoned in abandoned_runs:
             print(f"Marked run {abandoned[:8]} failed: its process is gone (killed?); released its writer slot.")
+        if abandoned_runs:
+            wait_for_warehouse(settings)
         reporter = _StepProgress(instance, run_id) if progress else None
         if reporter:
             print(f"Running {len(days)} day(s) {days[0]} .. {days[-1]} (run {run_id[:8]}) …", flush=True)
@@ -212,6 +215,31 @@ def _process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def wait_for_warehouse(settings: Settings, timeout_seconds: float = 900.0, poll_seconds: float = 2.0) -> None:
+    """Wait until no other process holds the warehouse's DuckDB lock.
+
+    A killed run's dbt child is not killed with it: it finishes the build it was running and holds
+    the lock until then. Opening the warehouse before would fail every step of the next run.
+    """
+    import duckdb
+
+    deadline = time.monotonic() + timeout_seconds
+    announced = False
+    while True:
+        try:
+            duckdb.connect(str(settings.warehouse_path)).close()
+            return
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise
+            if time.monotonic() > deadline:
+                raise UserFacingError(f"the warehouse is still locked after {timeout_seconds:.0f}s: {error}") from error
+            if not announced:
+                print("Waiting for the killed run's dbt process to release the warehouse …", flush=True)
+                announced = True
+            time.sleep(poll_seconds)
 
 
 def recover_abandoned_runs(instance) -> list[str]:
