@@ -148,6 +148,19 @@ def _read_training(warehouse: WarehouseResource, config: PropensityConfig) -> tu
     return training, names
 
 
+def _train(
+    warehouse: WarehouseResource,
+    config: PropensityConfig,
+    score_features: pd.DataFrame,
+    registry: ModelRegistry,
+) -> tuple[propensity.TrainingOutcome, float]:
+    """Read the training rows, fit and register a propensity model; also the seconds it took."""
+    started = time.perf_counter()
+    training, names = _read_training(warehouse, config)
+    outcome = propensity.train_and_register(training, names, score_features, registry, config)
+    return outcome, time.perf_counter() - started
+
+
 def _model_metadata(outcome: propensity.TrainingOutcome) -> dict[str, Any]:
     fit, record = outcome.fit, outcome.record
     metadata: dict[str, Any] = {
@@ -202,15 +215,12 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
         ],
     )
     def propensity_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        started = time.perf_counter()
         registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
-        training, names = _read_training(warehouse, config)
         with warehouse.connection(read_only=True) as conn:
             score_features = features.read_frame(
                 conn, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
             )
-        outcome = propensity.train_and_register(training, names, score_features, registry, config)
-        fit_seconds = time.perf_counter() - started
+        outcome, fit_seconds = _train(warehouse, config, score_features, registry)
         if outcome.fit.fallback_reason:
             context.log.warning(f"Propensity fallback ({propensity.HEURISTIC_KIND}): {outcome.fit.fallback_reason}")
         return dg.MaterializeResult(
@@ -266,10 +276,7 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
 
         def train_now() -> propensity.TrainingOutcome:
             nonlocal fit_seconds
-            started = time.perf_counter()
-            training, names = _read_training(warehouse, config)
-            outcome = propensity.train_and_register(training, names, score_features, registry, config)
-            fit_seconds = time.perf_counter() - started
+            outcome, fit_seconds = _train(warehouse, config, score_features, registry)
             return outcome
 
         choice = propensity.choose_scoring_model(registry, train_now, score_features, config)
