@@ -174,8 +174,6 @@ FAULTS = {
         not_materialized=("facts/int_user_daily", "marts/user_profile", "published/marts_snapshot"),
         not_run=("facts/int_user_daily", "facts__int_user_daily"),
     ),
-    # Only what reads users stops: the marts (and per-user facts, where the facts layer has them);
-    # the daily rollup of events and orders does not read users and is built.
     "propensity score outside [0, 1]": Fault(
         propensity_above_one,
         ("ml/purchase_propensity", "scores_in_unit_range"),
@@ -183,6 +181,8 @@ FAULTS = {
         not_materialized=("marts/user_profile", "marts/audience_members", "published/marts_snapshot"),
         not_run=("published/marts_snapshot", "no_pii"),
     ),
+    # Only what reads users stops: the marts (and per-user facts, where the facts layer has them);
+    # the daily rollup of events and orders does not read users and is built.
     "tag value outside the catalog": Fault(
         tier_outside_catalog,
         ("staging/stg_users", "staging__stg_users"),
