@@ -19,14 +19,13 @@ from datetime import date
 
 from huaxiang.errors import UserFacingError
 from huaxiang.landing import landed_days
-from huaxiang.settings import Settings
+from huaxiang.settings import LONG_RANGE_DAYS, Settings
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# Above this many days a run plans each asset once for the whole range instead of once per
+# Above LONG_RANGE_DAYS a run plans each asset once for the whole range instead of once per
 # partition (Dagster's DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS): on Olist's 774 days the
 # per-partition planning alone is ~40,000 events before the first step starts. The price: if such a
 # run fails, its partitions are not marked failed in the UI (the checks still say what failed).
-LONG_RANGE_DAYS = 92
 PLANNED_SUBSET_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # In-process runs carry their process id so a later run can tell a killed one from a live one.
 PID_TAG = "huaxiang/pid"

@@ -42,6 +42,11 @@ def _partition_start(home: Path) -> date:
     return min(default, earliest) if earliest else default
 
 
+# A run over more days than this is a long range (a first load of years of history): it records
+# fewer Dagster events per day (huaxiang/runner.py, orchestration/checks.py).
+LONG_RANGE_DAYS = 92
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path

@@ -20,8 +20,7 @@ import dagster as dg
 
 from huaxiang.quality.frames import Window, fallback_window, run_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
-from huaxiang.runner import LONG_RANGE_DAYS
-from huaxiang.settings import EXPECTATIONS_DIR, REPO_ROOT, Settings
+from huaxiang.settings import EXPECTATIONS_DIR, LONG_RANGE_DAYS, REPO_ROOT, Settings
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
