@@ -5,7 +5,9 @@ One small interface over both engines, Arrow in and out:
 * `read_arrow(sql)` / `read_batches(sql)` — a query's result as an Arrow table / record batches;
 * `replace_table(relation, data)` — replace `<schema>.<table>` with an Arrow table;
 * `replace_rows(relation, data, key)` — replace the rows of those `key` values;
-* `relation_exists(relation)`, `columns_of(relation)`.
+* `relation_exists(relation)`, `columns_of(relation)`;
+* `call(function, *args)` — `function(engine, *args)` next to the engine (a Spark child process:
+  several reads for one JVM start).
 
 `open_engine(settings)` gives a `DuckDBEngine` (the warehouse file) on the `duckdb` target and a
 `SparkEngine` (a PySpark session configured like the dbt `spark` profile) on `spark`. PySpark is
@@ -57,6 +59,8 @@ class Engine(Protocol):
     def relation_exists(self, relation: str) -> bool: ...
 
     def columns_of(self, relation: str) -> list[str]: ...
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any: ...
 
 
 def is_spark_target(target: str) -> bool:
@@ -126,6 +130,9 @@ class DuckDBEngine:
             [schema, table],
         ).fetchall()
         return [row[0] for row in rows]
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(self, *args)
 
 
 # ── Spark ───────────────────────────────────────────────────────────────────────────────────────
@@ -212,6 +219,9 @@ class SparkEngine:
     def columns_of(self, relation: str) -> list[str]:
         return [field.name for field in self.spark.table(relation).schema.fields]
 
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        return function(self, *args)
+
 
 def _arrow_schema(spark_schema: Any) -> pa.Schema:
     from pyspark.sql.pandas.types import to_arrow_schema
@@ -275,6 +285,29 @@ class SparkProcessEngine:
 
     def columns_of(self, relation: str) -> list[str]:
         return run_in_engine_process(self.settings, _columns_of, relation)
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        """`function(engine, *args)` in one child process (`function` must be module-level)."""
+        return run_in_engine_process(self.settings, function, *args)
+
+
+def register_landing_views(settings: Settings) -> None:
+    """Spark's `raw` views over the landing zone and the empty `ml` tables (dbt macro
+    register_spark_sources), once per process and home: the raw checks read the views before the
+    staging step (which registers them too) has run on a fresh catalog."""
+    if settings.home in _REGISTERED_HOMES:
+        return
+    from huaxiang.dbt_manifest import run_dbt
+
+    dbt_files = settings.home / "spark" / "dbt_register"
+    run_dbt(
+        ["run-operation", "register_spark_sources", "--target-path", str(dbt_files), "--log-path", str(dbt_files)],
+        settings,
+    )
+    _REGISTERED_HOMES.add(settings.home)
+
+
+_REGISTERED_HOMES: set[Path] = set()
 
 
 # ── choosing the engine ─────────────────────────────────────────────────────────────────────────

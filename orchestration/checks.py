@@ -1,9 +1,10 @@
 """Blocking Dagster asset checks built from the GX suites in `expectations/` (wiring only).
 
 One check per suite file, named after the file (`expectations/raw__events.yml` → check
-`raw__events` on asset `raw/events`). The check opens the warehouse read-only, computes the suite's
-frames in DuckDB for the run's business-day window, validates them with GX (imported on first
-use), and reports every expectation in its metadata. The logic lives in `huaxiang.quality`.
+`raw__events` on asset `raw/events`). The check computes the suite's frames on the target's engine
+(DuckDB read-only, or Spark through huaxiang.engines: one child process per check) for the run's
+business-day window, validates them with GX (imported on first use), and reports every expectation
+in its metadata. The logic lives in `huaxiang.quality`.
 
 No `from __future__ import annotations` here: Dagster inspects the check's `context` annotation.
 """
@@ -18,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from huaxiang.quality.frames import Window, fallback_window, run_frames
+from huaxiang.engines import register_landing_views
+from huaxiang.quality.frames import Window, suite_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
 from huaxiang.settings import EXPECTATIONS_DIR, LONG_RANGE_DAYS, REPO_ROOT, Settings
 from huaxiang.source_profile import load_source_profile
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from huaxiang.quality.validate import SuiteResult
 
 WINDOW_FROM_RUN = "run partitions"
+RAW_LAYER = "raw"
 
 
 def partitions_by_key(
@@ -124,10 +127,12 @@ def _suite_check(
             # What the landed source is (landing/_source.json): expectations assuming a property it
             # lacks (`when:`) are reported as not applicable, with the reason.
             profile = load_source_profile(Path(warehouse.landing_dir))
-            with warehouse.connection(read_only=True) as conn:
-                window = run_window(context) or fallback_window(conn, suite, today=datetime.now(ZoneInfo(tz)).date())
+            if warehouse.on_spark and suite.asset[0] == RAW_LAYER:
+                register_landing_views(warehouse.settings())  # Spark's raw tables are views over landing/
+            today = datetime.now(ZoneInfo(tz)).date()
+            with warehouse.engine(read_only=True) as engine:
                 started = time.perf_counter()
-                frames = run_frames(conn, suite, window, tz, profile)
+                window, frames = engine.call(suite_frames, suite, run_window(context), tz, profile, today)
                 frame_seconds = time.perf_counter() - started
             result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile)
             for outcome in result.not_applicable:

@@ -52,13 +52,20 @@ class WarehouseResource(dg.ConfigurableResource):
         with connect(self.path, read_only=read_only, memory_limit=self.memory_limit, threads=self.threads) as conn:
             yield conn
 
+    @property
+    def on_spark(self) -> bool:
+        return is_spark_target(self.target)
+
+    def settings(self) -> Settings:
+        """The environment's settings with this resource's home and target."""
+        return dataclasses.replace(Settings.from_env(), home=Path(self.home), dbt_target=self.target)
+
     @contextmanager
     def engine(self, *, read_only: bool = False) -> Iterator[Engine]:
         """The engine the dbt target runs on (huaxiang.engines), for one block: DuckDB on this
         warehouse, or Spark with every call in a child process (never a JVM in the step's process)."""
-        if is_spark_target(self.target):
-            settings = dataclasses.replace(Settings.from_env(), home=Path(self.home), dbt_target=self.target)
-            yield SparkProcessEngine(settings)
+        if self.on_spark:
+            yield SparkProcessEngine(self.settings())
             return
         with self.connection(read_only=read_only) as conn:
             yield DuckDBEngine(conn)

@@ -33,6 +33,7 @@ MIN_ROWS = 20
 # on 25 rows two bad rows are 8%. Below this many rows a staging share is null (never judged).
 MIN_SHARE_ROWS = 100
 
+_SCHEMA_COLUMNS = ("column_name", "data_type", "declaration", "ordinal_position")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDERS = {"{start}": "$start::date", "{end}": "$end::date", "{tz}": "$tz"}
 
@@ -45,17 +46,17 @@ class KindOptionError(ValueError):
         self.option = option
 
 
-def quote_identifier(name: str, option: str) -> str:
+def quote_identifier(name: str, option: str, quote: str = '"') -> str:
     if not isinstance(name, str) or not _IDENTIFIER.match(name):
         raise KindOptionError(option, f"{name!r} is not a plain identifier (letters, digits, _)")
-    return f'"{name}"'
+    return f"{quote}{name}{quote}"
 
 
-def quote_table(name: str, option: str = "table") -> str:
+def quote_table(name: str, option: str = "table", quote: str = '"') -> str:
     """`schema.table` or `table`, each part a plain identifier."""
     if not isinstance(name, str) or not 1 <= len(name.split(".")) <= 2:
         raise KindOptionError(option, f"{name!r} is not a table name like raw.events")
-    return ".".join(quote_identifier(part, option) for part in name.split("."))
+    return ".".join(quote_identifier(part, option, quote) for part in name.split("."))
 
 
 def _column_list(value: Any, option: str) -> list[str]:
@@ -93,6 +94,11 @@ class FrameQuery:
     # Table and partition column whose latest day is the fallback window (None: not day-based).
     table: str | None = None
     partition_column: str | None = None
+    # The frame is the result's column list (name, type), not its rows (the schema kind on Spark).
+    from_result_schema: bool = False
+    # The SQL is written in this dialect and is translated for the engine (the `sql` kind's
+    # reviewed DuckDB text on Spark); None: it already is the engine's SQL.
+    translate_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,13 +107,14 @@ class FrameKind:
     summary: str
     required: tuple[str, ...]
     optional: Mapping[str, Any]
-    build: Callable[[Mapping[str, Any]], FrameQuery]
+    build: Callable[[Mapping[str, Any], Dialect], FrameQuery]
 
     @property
     def options(self) -> tuple[str, ...]:
         return (*self.required, *self.optional)
 
-    def expand(self, options: Mapping[str, Any]) -> FrameQuery:
+    def expand(self, options: Mapping[str, Any], dialect: Dialect | None = None) -> FrameQuery:
+        """The frame's query in `dialect` (default DuckDB, which suites are checked against)."""
         for name in self.required:
             if name not in options:
                 raise KindOptionError(name, f"is required for kind '{self.name}'")
@@ -117,7 +124,7 @@ class FrameKind:
                 unknown[0],
                 f"is not an option of kind '{self.name}' (options: {', '.join(self.options)})",
             )
-        return self.build({**self.optional, **options})
+        return self.build({**self.optional, **options}, dialect or DUCKDB)
 
 
 def _judged_share(offending: str, rows: str, min_rows: int) -> str:
@@ -134,8 +141,108 @@ def _window_filter(partition_column: str) -> str:
     return f"{partition_column} between $start::date and $end::date"
 
 
-def _schema(o: Mapping[str, Any]) -> FrameQuery:
-    quote_table(o["table"])
+class Dialect:
+    """The few pieces of frame SQL that differ between engines. DuckDB's is the reference (the
+    `duckdb` target's frames are exactly these); `SparkDialect` overrides them for Spark SQL 3.5.
+    Bound parameters are written DuckDB-style everywhere ($start::date); on engines without
+    parameter binding `huaxiang.quality.frames` renders them as literals."""
+
+    name = "duckdb"
+    quote_char = '"'
+
+    def identifier(self, name: str, option: str) -> str:
+        return quote_identifier(name, option, self.quote_char)
+
+    def table(self, name: str, option: str = "table") -> str:
+        return quote_table(name, option, self.quote_char)
+
+    def window_days(self) -> str:
+        """One row per day of the window, column `day`."""
+        return "select cast(range as date) as day from range($start::date, $end::date + 1, interval 1 day)"
+
+    def day_bounds(self) -> str:
+        """One row per day of the window: `day` and the instants its business day starts and ends."""
+        return """select
+                cast(range as date) as day,
+                timezone($tz, range) as day_start,
+                timezone($tz, range + interval 1 day) as day_end
+            from range($start::date, $end::date + 1, interval 1 day)"""
+
+    def local_time(self, instant: str) -> str:
+        """An instant as business-time wall clock (a timestamp without time zone)."""
+        return f"timezone($tz, {instant})"
+
+    def hours_between(self, start: str, end: str) -> str:
+        return f"date_diff('second', {start}, {end}) / 3600.0"
+
+    def recorded_rows(self) -> str:
+        """The source profile's rows per day ($recorded_days, $recorded_rows): day, recorded_rows."""
+        return "select unnest($recorded_days::date[]) as day, unnest($recorded_rows::bigint[]) as recorded_rows"
+
+    def unpivot(self, source: str, groups: list[str], name: str, values: list[str]) -> str:
+        """`source` with the column `groups` turned into rows: `name` (the group) and `values`."""
+        return f"(unpivot {source} on {', '.join(groups)} into name {name} value {', '.join(values)})"
+
+    def sample(self, rows: int, seed: int) -> str:
+        """The clause after a subquery that keeps a uniform, repeatable sample of `rows` rows."""
+        return f"using sample reservoir({rows} rows) repeatable ({seed})"
+
+    def most_frequent(self, value: str, count: str) -> str:
+        """The `value` with the highest `count` (ties: the smallest value)."""
+        return f"first({value} order by {count} desc, {value})"
+
+
+class SparkDialect(Dialect):
+    name = "spark"
+    quote_char = "`"
+
+    def window_days(self) -> str:
+        return "select explode(sequence($start::date, $end::date, interval 1 day)) as day"
+
+    def day_bounds(self) -> str:
+        return f"""select
+                day,
+                to_utc_timestamp(cast(day as timestamp), $tz) as day_start,
+                to_utc_timestamp(cast(date_add(day, 1) as timestamp), $tz) as day_end
+            from ({self.window_days()}) as window_days"""
+
+    def local_time(self, instant: str) -> str:
+        return f"cast(from_utc_timestamp({instant}, $tz) as timestamp_ntz)"
+
+    def hours_between(self, start: str, end: str) -> str:
+        return f"cast(unix_timestamp({end}) - unix_timestamp({start}) as double) / 3600"
+
+    def recorded_rows(self) -> str:
+        return (
+            "select inline(arrays_zip($recorded_days::date[], $recorded_rows::bigint[])) as (day, recorded_rows)"
+        )
+
+    def unpivot(self, source: str, groups: list[str], name: str, values: list[str]) -> str:
+        value = values[0] if len(values) == 1 else f"({', '.join(values)})"
+        return f"(select * from {source} unpivot ({value} for {name} in ({', '.join(groups)})))"
+
+    def sample(self, rows: int, seed: int) -> str:
+        return f"order by rand({seed}) limit {rows}"
+
+    def most_frequent(self, value: str, count: str) -> str:
+        return f"min_by({value}, struct(-{count}, {value}))"
+
+
+DUCKDB = Dialect()
+SPARK = SparkDialect()
+DIALECTS = {dialect.name: dialect for dialect in (DUCKDB, SPARK)}
+
+
+def _schema(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    if d is SPARK:
+        # Spark 3.5 has no information_schema: the frame is built from the result's Arrow schema.
+        return FrameQuery(
+            sql=f"select * from {d.table(o['table'])} limit 0",
+            columns=_SCHEMA_COLUMNS,
+            index=("column_name",),
+            from_result_schema=True,
+        )
+    d.table(o["table"])
     schema, _, table = o["table"].rpartition(".")
     sql = """
         select column_name, data_type, column_name || ' ' || data_type as declaration, ordinal_position
@@ -146,13 +253,13 @@ def _schema(o: Mapping[str, Any]) -> FrameQuery:
     return FrameQuery(
         sql=sql,
         params={"table_schema": schema or "main", "table_name": table},
-        columns=("column_name", "data_type", "declaration", "ordinal_position"),
+        columns=_SCHEMA_COLUMNS,
         index=("column_name",),
     )
 
 
-def _volume(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+def _volume(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
     trailing = _positive_int(o["trailing_days"], "trailing_days")
     lookback = _positive_int(o["lookback_days"], "lookback_days")
     min_history = _positive_int(o["min_history"], "min_history")
@@ -167,7 +274,7 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
             group by 1
         ),
         window_days as (
-            select cast(range as date) as day from range($start::date, $end::date + 1, interval 1 day)
+            {d.window_days()}
         ),
         previous_landed as (
             select w.day, d.rows, row_number() over (partition by w.day order by d.day desc) as recency
@@ -179,7 +286,7 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
             group by day
         ),
         recorded as (
-            select unnest($recorded_days::date[]) as day, unnest($recorded_rows::bigint[]) as recorded_rows
+            {d.recorded_rows()}
         )
         select
             w.day,
@@ -207,10 +314,10 @@ def _volume(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _nulls(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+def _nulls(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
     columns = _column_list(o["columns"], "columns")
-    quoted = [quote_identifier(c, "columns") for c in columns]
+    quoted = [d.identifier(c, "columns") for c in columns]
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
     counts = ", ".join(f"count(*) - count({c}) as {c}" for c in quoted)
     sql = f"""
@@ -222,8 +329,7 @@ def _nulls(o: Mapping[str, Any]) -> FrameQuery:
         )
         select day, column_name, __rows as rows, null_rows,
                {_judged_share("null_rows", "__rows", min_rows)} as null_share
-        from (unpivot counts on {", ".join(quoted)}
-              into name column_name value null_rows)
+        from {d.unpivot("counts", quoted, "column_name", ["null_rows"])}
         order by day, column_name
     """
     return FrameQuery(
@@ -235,9 +341,9 @@ def _nulls(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
-    key = [quote_identifier(c, "key") for c in _column_list(o["key"], "key")]
+def _duplicates(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
+    key = [d.identifier(c, "key") for c in _column_list(o["key"], "key")]
     complete = " and ".join(f"{c} is not null" for c in key)
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
     # Group by (day, key) and count the surplus: much faster in DuckDB than count(distinct) with a
@@ -273,20 +379,16 @@ def _duplicates(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _freshness(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
-    ts = quote_identifier(o["timestamp_column"], "timestamp_column")
+def _freshness(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
+    ts = d.identifier(o["timestamp_column"], "timestamp_column")
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
     # Each business day's bounds are converted to UTC once; rows are compared as instants (a
     # per-row timezone conversion costs ~10x more on large tables). The column must hold instants
     # (TIMESTAMP WITH TIME ZONE), as the raw contract's timestamps do.
     sql = f"""
         with days as (
-            select
-                cast(range as date) as day,
-                timezone($tz, range) as day_start,
-                timezone($tz, range + interval 1 day) as day_end
-            from range($start::date, $end::date + 1, interval 1 day)
+            {d.day_bounds()}
         ),
         per_day as (
             select
@@ -303,9 +405,9 @@ def _freshness(o: Mapping[str, Any]) -> FrameQuery:
         select
             day,
             rows,
-            timezone($tz, last_instant) as last_at,
+            {d.local_time("last_instant")} as last_at,
             case when rows >= {min_rows}
-                 then date_diff('second', last_instant, day_end) / 3600.0 end as gap_hours,
+                 then {d.hours_between("last_instant", "day_end")} end as gap_hours,
             off_day_rows,
             {_judged_share("off_day_rows", "rows", min_rows)} as off_day_share
         from per_day
@@ -320,16 +422,16 @@ def _freshness(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _sample(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+def _sample(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
     columns = _column_list(o["columns"], "columns")
-    selected = ", ".join(quote_identifier(c, "columns") for c in columns)
+    selected = ", ".join(d.identifier(c, "columns") for c in columns)
     rows = _positive_int(o["rows"], "rows")
     seed = _positive_int(o["seed"], "seed")
     sql = f"""
         select {pc} as day, {selected}, false as offending
         from (select * from {table} where {_window_filter(pc)}) as window_rows
-        using sample reservoir({rows} rows) repeatable ({seed})
+        {d.sample(rows, seed)}
     """
     if o.get("offending"):
         if not isinstance(o["offending"], str) or ";" in o["offending"]:
@@ -352,7 +454,7 @@ def _sample(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _sql(o: Mapping[str, Any]) -> FrameQuery:
+def _sql(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
     text = o["sql"]
     if not isinstance(text, str) or not text.strip():
         raise KindOptionError("sql", "must be a non-empty SQL query")
@@ -364,19 +466,20 @@ def _sql(o: Mapping[str, Any]) -> FrameQuery:
     index = tuple(_column_list(o["index"], "index")) if o.get("index") else ()
     table = o.get("table")
     if table is not None:
-        quote_table(table)
+        d.table(table)
     return FrameQuery(
         sql=text,
         columns=columns,
         index=index,
         table=table,
         partition_column=o["partition_column"] if table else None,
+        translate_from=None if d is DUCKDB else DUCKDB.name,
     )
 
 
-def _rejects(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
-    reason = quote_identifier(o["reason_column"], "reason_column")
+def _rejects(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
+    reason = d.identifier(o["reason_column"], "reason_column")
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
     sql = f"""
         with per_reason as (
@@ -390,7 +493,7 @@ def _rejects(o: Mapping[str, Any]) -> FrameQuery:
                 day,
                 cast(sum(reason_rows) as bigint) as rows,
                 cast(coalesce(sum(reason_rows) filter (where reason is not null), 0) as bigint) as rejected_rows,
-                first(reason order by reason_rows desc, reason) filter (where reason is not null) as top_reason,
+                {d.most_frequent("reason", "reason_rows")} filter (where reason is not null) as top_reason,
                 coalesce(max(reason_rows) filter (where reason is not null), 0) as top_reason_rows
             from per_reason
             group by day
@@ -410,11 +513,11 @@ def _rejects(o: Mapping[str, Any]) -> FrameQuery:
     )
 
 
-def _orphans(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
-    column = quote_identifier(o["column"], "column")
-    parent = quote_table(o["parent_table"], "parent_table")
-    parent_column = quote_identifier(o["parent_column"] or o["column"], "parent_column")
+def _orphans(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
+    column = d.identifier(o["column"], "column")
+    parent = d.table(o["parent_table"], "parent_table")
+    parent_column = d.identifier(o["parent_column"] or o["column"], "parent_column")
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
     sql = f"""
         with parent_keys as (
@@ -453,20 +556,20 @@ _PROFILE_STATISTICS = {
 }
 
 
-def _profile(o: Mapping[str, Any]) -> FrameQuery:
-    table, pc = quote_table(o["table"]), quote_identifier(o["partition_column"], "partition_column")
+def _profile(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
     columns = _column_list(o["columns"], "columns")
     statistics = ", ".join(_PROFILE_STATISTICS)
     # One aggregate per column × statistic ("amount__min_value"), then a multi-column unpivot turns
     # each column's group of aggregates into one row (column_name = the column).
     aggregates, groups = [], []
     for column in columns:
-        names = [f'"{column}__{name}"' for name in _PROFILE_STATISTICS]
+        names = [d.identifier(f"{column}__{name}", "columns") for name in _PROFILE_STATISTICS]
         aggregates += [
-            f"cast({expression.format(column=quote_identifier(column, 'columns'))} as double) as {name}"
+            f"cast({expression.format(column=d.identifier(column, 'columns'))} as double) as {name}"
             for expression, name in zip(_PROFILE_STATISTICS.values(), names, strict=True)
         ]
-        groups.append(f"({', '.join(names)}) as {quote_identifier(column, 'columns')}")
+        groups.append(f"({', '.join(names)}) as {d.identifier(column, 'columns')}")
     sql = f"""
         with per_day as (
             select {pc} as day, count(*) as rows, {", ".join(aggregates)}
@@ -475,7 +578,7 @@ def _profile(o: Mapping[str, Any]) -> FrameQuery:
             group by 1
         )
         select day, column_name, rows, {statistics}
-        from (unpivot per_day on {", ".join(groups)} into name column_name value {statistics})
+        from {d.unpivot("per_day", groups, "column_name", list(_PROFILE_STATISTICS))}
         order by day, column_name
     """
     return FrameQuery(
