@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
+from threadpoolctl import threadpool_limits
 from sklearn.metrics import silhouette_score
 
 from ml_assets.config import MIN_CLUSTER_USERS, ClusteringConfig, effective_min_cluster_share
@@ -340,6 +341,16 @@ def name_clusters(
 
 
 def fit_clusters(
+    features: pd.DataFrame,
+    category_mix: pd.DataFrame,
+    previous: ClusterModel | None,
+    config: ClusteringConfig,
+) -> ClusterResult:
+    with threadpool_limits(limits=config.threads):
+        return _fit_clusters(features, category_mix, previous, config)
+
+
+def _fit_clusters(
     features: pd.DataFrame,
     category_mix: pd.DataFrame,
     previous: ClusterModel | None,

@@ -28,6 +28,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ml_assets.config import PropensityConfig
 from ml_assets.gates import GateOutcome, model_status, propensity_model_gates
@@ -204,6 +205,16 @@ def fit_propensity(
 ) -> PropensityFit:
     """Select, calibrate and fit the propensity model on the labelled rows (user_id, as_of_date,
     purchased, features…); falls back to the order-rate heuristic when they are too few."""
+    with threadpool_limits(limits=config.threads):
+        return _fit_propensity(training, feature_names, score_features, config)
+
+
+def _fit_propensity(
+    training: pd.DataFrame,
+    feature_names: list[str],
+    score_features: pd.DataFrame,
+    config: PropensityConfig,
+) -> PropensityFit:
     training = _sample(training, config)
     as_of_days = sorted(pd.to_datetime(training["as_of_date"]).dt.date.astype(str).unique())
     positives = int(training["purchased"].sum()) if len(training) else 0
