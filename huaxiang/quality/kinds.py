@@ -14,6 +14,10 @@ Table and column names come from the reviewed suite files; they are checked to b
 identifiers and quoted, so a suite can name a table but cannot inject SQL through it. The `sql`
 kind is the escape hatch for anything else: its text is reviewed code, with `{start}`, `{end}`
 and `{tz}` placeholders that become the bound parameters above.
+
+Kinds are written in DuckDB SQL; the pieces Spark SQL spells differently (day series, time zones,
+UNPIVOT, sampling, arg-max, the schema) come from a `Dialect`, so `expand(options, SPARK)` gives
+the same frame for the `spark` target. The `sql` kind's text stays DuckDB SQL (translated on Spark).
 """
 
 from __future__ import annotations
