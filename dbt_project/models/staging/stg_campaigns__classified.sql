@@ -47,12 +47,13 @@ clean_version_chain as (
 chained as (
     select
         classified.*,
-        clean_version_chain.superseded_at,
+        case when classified.reject_reason is null then clean_version_chain.superseded_at end as superseded_at,
         classified.reject_reason is null and clean_version_chain.superseded_at is null as is_current
     from classified
     left join clean_version_chain
-        on classified.reject_reason is null
-        and classified.campaign_id = clean_version_chain.campaign_id
+        -- Equalities only: a rejected row may match its clean twin, whose chain the case above drops.
+        -- (`reject_reason is null` in the condition made this a nested-loop join: every row × every row.)
+        on classified.campaign_id = clean_version_chain.campaign_id
         and classified.starts_at = clean_version_chain.starts_at
 )
 

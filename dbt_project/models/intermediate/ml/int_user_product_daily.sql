@@ -19,15 +19,16 @@ with product_events as (
         user_id,
         event_date as activity_date,
         product_id,
-        count(case when event_type = 'view' then 1 end) as views,
-        count(case when event_type = 'click' then 1 end) as clicks,
-        count(case when event_type = 'favorite' then 1 end) as favorites,
-        count(case when event_type = 'add_to_cart' then 1 end) as carts
+        case when event_type = 'view' then 1 else 0 end as views,
+        case when event_type = 'click' then 1 else 0 end as clicks,
+        case when event_type = 'favorite' then 1 else 0 end as favorites,
+        case when event_type = 'add_to_cart' then 1 else 0 end as carts,
+        0 as purchased_units,
+        0 as purchased_amount
     from {{ ref('stg_events') }}
     where {{ in_partition_window() }}
         and product_id is not null
         and event_type in ('view', 'click', 'favorite', 'add_to_cart')
-    group by user_id, event_date, product_id
 ),
 
 paid_orders as (
@@ -42,58 +43,58 @@ paid_lines as (
         paid_orders.user_id,
         paid_orders.order_date as activity_date,
         items.product_id,
-        sum(items.quantity) as purchased_units,
-        sum(items.line_amount) as purchased_amount
+        0 as views,
+        0 as clicks,
+        0 as favorites,
+        0 as carts,
+        items.quantity as purchased_units,
+        items.line_amount as purchased_amount
     from {{ ref('stg_order_items') }} as items
     inner join paid_orders on items.order_id = paid_orders.order_id
     where {{ in_partition_window('items._partition_date') }}
-    group by paid_orders.user_id, paid_orders.order_date, items.product_id
 ),
 
+-- Events and order lines summed in one aggregation: one pass over the events, no join back.
 user_product_days as (
-    select user_id, activity_date, product_id from product_events
-    union
-    select user_id, activity_date, product_id from paid_lines
+    select
+        user_id,
+        activity_date,
+        product_id,
+        cast(sum(views) as bigint) as views,
+        cast(sum(clicks) as bigint) as clicks,
+        cast(sum(favorites) as bigint) as favorites,
+        cast(sum(carts) as bigint) as carts,
+        cast(sum(purchased_units) as bigint) as purchased_units,
+        {{ to_money('sum(purchased_amount)') }} as purchased_amount
+    from (
+        select * from product_events
+        union all
+        select * from paid_lines
+    ) as interactions
+    group by user_id, activity_date, product_id
 ),
 
-versions_by_day as (
+-- coalesce rather than `valid_to_date is null or …`: an OR in a join condition forces a
+-- nested-loop join over every row (minutes at 100k users); this one is a hash join on product_id.
+rollup as (
     select
         user_product_days.user_id,
         user_product_days.activity_date,
         user_product_days.product_id,
         versions.category_l1,
         versions.category_l2,
-        versions.list_price
+        versions.list_price,
+        user_product_days.views,
+        user_product_days.clicks,
+        user_product_days.favorites,
+        user_product_days.carts,
+        user_product_days.purchased_units,
+        user_product_days.purchased_amount
     from user_product_days
     left join {{ ref('stg_products__versions') }} as versions
         on user_product_days.product_id = versions.product_id
         and versions.valid_from_date <= user_product_days.activity_date
-        and (versions.valid_to_date is null or versions.valid_to_date > user_product_days.activity_date)
-),
-
-rollup as (
-    select
-        versions_by_day.user_id,
-        versions_by_day.activity_date,
-        versions_by_day.product_id,
-        versions_by_day.category_l1,
-        versions_by_day.category_l2,
-        versions_by_day.list_price,
-        coalesce(product_events.views, 0) as views,
-        coalesce(product_events.clicks, 0) as clicks,
-        coalesce(product_events.favorites, 0) as favorites,
-        coalesce(product_events.carts, 0) as carts,
-        cast(coalesce(paid_lines.purchased_units, 0) as bigint) as purchased_units,
-        {{ to_money('coalesce(paid_lines.purchased_amount, 0)') }} as purchased_amount
-    from versions_by_day
-    left join product_events
-        on versions_by_day.user_id = product_events.user_id
-        and versions_by_day.activity_date = product_events.activity_date
-        and versions_by_day.product_id = product_events.product_id
-    left join paid_lines
-        on versions_by_day.user_id = paid_lines.user_id
-        and versions_by_day.activity_date = paid_lines.activity_date
-        and versions_by_day.product_id = paid_lines.product_id
+        and coalesce(versions.valid_to_date, cast('9999-12-31' as date)) > user_product_days.activity_date
 )
 
 select * from rollup
