@@ -65,8 +65,8 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _published_columns(conn: duckdb.DuckDBPyConnection, table: str, keep_contact_hashes: bool) -> tuple[list, list]:
-    columns = [row[0] for row in conn.execute(f"describe warehouse.{MARTS_SCHEMA}.{table}").fetchall()]
+def _published_columns(columns: list[str], keep_contact_hashes: bool) -> tuple[list, list]:
+    """The columns to publish and the contact columns left out."""
     dropped = [c for c in columns if CONTACT_COLUMN.search(c) and not (keep_contact_hashes and c.endswith("_hash"))]
     return [c for c in columns if c not in dropped], dropped
 
@@ -102,13 +102,10 @@ def build_snapshot(
             fetched = read_queries(source, {table: f"select * from {MARTS_SCHEMA}.{table}" for table in tables})
         for table in tables:
             if source is None:
-                columns, dropped = _published_columns(conn, table, keep_contact_hashes)
+                names = [row[0] for row in conn.execute(f"describe warehouse.{MARTS_SCHEMA}.{table}").fetchall()]
             else:
                 names = fetched[table].column_names
-                dropped = [
-                    c for c in names if CONTACT_COLUMN.search(c) and not (keep_contact_hashes and c.endswith("_hash"))
-                ]
-                columns = [c for c in names if c not in dropped]
+            columns, dropped = _published_columns(names, keep_contact_hashes)
             if dropped:
                 dropped_columns[table] = dropped
             select = ", ".join(f'"{c}"' for c in columns)

@@ -1,10 +1,12 @@
 """ML assets: thin wrappers around `ml_assets` (docs/ml.md). They read the point-in-time feature tables
 of the facts step, fit in Python and write schema `ml`, which dbt declares as a source for the marts.
 
-Every step claims the warehouse writer pool: even a read-only DuckDB connection collides with a
-writer in another process, and the writes are short. Connections are opened per block and closed
-before fitting. Model-quality gates are asset checks computed with the asset; an output that fails
-a blocking gate is not written (the previous one stays) and everything downstream is skipped.
+Reads and writes go through the target's engine (`warehouse.engine()`: DuckDB, or Spark with each
+call in a child process — reads a step needs together are one `engine.call`). Every step claims
+the warehouse writer pool: even a read-only DuckDB connection collides with a writer in another
+process, and the writes are short. Engines are opened per block and closed before fitting.
+Model-quality gates are asset checks computed with the asset; an output that fails a blocking
+gate is not written (the previous one stays) and everything downstream is skipped.
 
 No `from __future__ import annotations`: Dagster inspects the `context` annotations.
 """
@@ -19,6 +21,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from huaxiang.engines import Engine
 from ml_assets import clustering, features, gates, propensity, recommendations
 from ml_assets.config import ClusteringConfig, MLConfig, PropensityConfig, RecommendationConfig
 from ml_assets.metrics import markdown_table
@@ -71,6 +74,13 @@ def _as_of(frame: pd.DataFrame) -> date | None:
     return pd.to_datetime(frame["as_of_date"]).max().date() if len(frame) else None
 
 
+def _read_cluster_inputs(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return (
+        features.read_frame(engine, features.SCORE_FEATURES, clustering.FEATURE_INPUTS),
+        features.read_frame(engine, features.CATEGORY_MIX, ["user_id", "category_l1", "weight"]),
+    )
+
+
 def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=USER_CLUSTERS,
@@ -90,9 +100,8 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
     )
     def user_clusters(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         registry = ModelRegistry(models_dir(warehouse), clustering.FAMILY)
-        with warehouse.connection(read_only=True) as conn:
-            feature_frame = features.read_frame(conn, features.SCORE_FEATURES, clustering.FEATURE_INPUTS)
-            mix = features.read_frame(conn, features.CATEGORY_MIX, ["user_id", "category_l1", "weight"])
+        with warehouse.engine(read_only=True) as engine:
+            feature_frame, mix = engine.call(_read_cluster_inputs)
         previous = registry.latest("approved")
         result = clustering.fit_clusters(
             feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
@@ -112,8 +121,8 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
         registry.save(result.model, record)
         output = result.assignments.assign(as_of=_as_of(feature_frame), model_version=record.version)
         if passed:
-            with warehouse.connection() as conn:
-                features.replace_table(conn, "user_clusters", output)
+            with warehouse.engine() as engine:
+                features.replace_table(engine, "user_clusters", output)
         else:
             context.log.warning("Cluster gates failed: ml.user_clusters keeps its previous rows.")
         return dg.MaterializeResult(
@@ -134,10 +143,14 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
     return user_clusters
 
 
+def _read_training_rows(engine: Engine) -> tuple[pd.DataFrame, list[str]]:
+    names = features.feature_columns(engine, features.TRAIN_FEATURES)
+    return features.read_training_frame(engine, names), names
+
+
 def _read_training(warehouse: WarehouseResource, config: PropensityConfig) -> tuple[pd.DataFrame, list[str]]:
-    with warehouse.connection(read_only=True) as conn:
-        names = features.feature_columns(conn, features.TRAIN_FEATURES)
-        training = features.read_training_frame(conn, names)
+    with warehouse.engine(read_only=True) as engine:
+        training, names = engine.call(_read_training_rows)
     horizons = set(training["horizon_days"].unique().tolist())
     if horizons - {config.horizon_days}:
         raise dg.Failure(
@@ -216,9 +229,9 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
     )
     def propensity_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
-        with warehouse.connection(read_only=True) as conn:
+        with warehouse.engine(read_only=True) as engine:
             score_features = features.read_frame(
-                conn, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
+                engine, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
             )
         outcome, fit_seconds = _train(warehouse, config, score_features, registry)
         if outcome.fit.fallback_reason:
@@ -231,17 +244,20 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
     return propensity_model
 
 
+def _previous_scores_on(engine: Engine, as_of: date) -> np.ndarray | None:
+    if not features.relation_exists(engine, "ml.purchase_propensity"):
+        return None
+    rows = engine.read_arrow(
+        "select score from ml.purchase_propensity where as_of = "
+        f"(select max(as_of) from ml.purchase_propensity where as_of < cast('{as_of.isoformat()}' as date))"
+    )
+    return rows.column("score").to_numpy() if rows.num_rows else None
+
+
 def _previous_scores(warehouse: WarehouseResource, as_of: date) -> np.ndarray | None:
     """Scores of the latest earlier scoring day, for the drift check."""
-    with warehouse.connection(read_only=True) as conn:
-        if not features.relation_exists(conn, "ml.purchase_propensity"):
-            return None
-        rows = conn.execute(
-            "select score from ml.purchase_propensity where as_of = "
-            "(select max(as_of) from ml.purchase_propensity where as_of < ?)",
-            [as_of],
-        ).fetchnumpy()
-    return rows["score"] if len(rows["score"]) else None
+    with warehouse.engine(read_only=True) as engine:
+        return engine.call(_previous_scores_on, as_of)
 
 
 def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
@@ -269,8 +285,8 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
     )
     def purchase_propensity(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
-        with warehouse.connection(read_only=True) as conn:
-            score_features = features.read_frame(conn, features.SCORE_FEATURES)
+        with warehouse.engine(read_only=True) as engine:
+            score_features = features.read_frame(engine, features.SCORE_FEATURES)
 
         fit_seconds = 0.0
 
@@ -287,8 +303,8 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
         drift = gates.drift_gate(_previous_scores(warehouse, as_of) if as_of else None, scores["score"].to_numpy())
         written = all(outcome.passed for outcome in outcomes)
         if written:
-            with warehouse.connection() as conn:
-                features.replace_rows(conn, "purchase_propensity", scores, key="as_of")
+            with warehouse.engine() as engine:
+                features.replace_rows(engine, "purchase_propensity", scores, key="as_of")
         metadata: dict[str, Any] = {
             "dagster/row_count": len(scores),
             "written": written,
@@ -338,14 +354,16 @@ def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefini
         ],
     )
     def user_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-        with warehouse.connection(read_only=True) as conn:
-            users = features.read_frame(conn, features.SCORE_FEATURES, ["user_id", "as_of_date"])
+        with warehouse.engine(read_only=True) as engine:
+            users = features.read_frame(engine, features.SCORE_FEATURES, ["user_id", "as_of_date"])
             as_of = _as_of(users)
-            recommended = recommendations.recommend(conn, users["user_id"], as_of, config) if as_of else None
-            evaluation = recommendations.evaluate_recommendations(conn, as_of, config) if as_of else None
+            # The recommender is DuckDB SQL: on another engine it runs on a local copy of the rollup.
+            with features.local_copy(engine, [features.USER_PRODUCT_DAILY]) as conn:
+                recommended = recommendations.recommend(conn, users["user_id"], as_of, config) if as_of else None
+                evaluation = recommendations.evaluate_recommendations(conn, as_of, config) if as_of else None
         output = (recommended if recommended is not None else pd.DataFrame()).assign(as_of=as_of)
-        with warehouse.connection() as conn:
-            features.replace_table(conn, "user_recommendations", output)
+        with warehouse.engine() as engine:
+            features.replace_table(engine, "user_recommendations", output)
         outcome = (
             gates.recommendation_gate(evaluation.hit_rate, evaluation.baseline_hit_rate, evaluation.users)
             if evaluation

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from huaxiang.engines import is_spark_target
 from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
@@ -43,8 +42,7 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         clean_leftovers(warehouse.published_dir)
         with contextlib.ExitStack() as stack:
             # On Spark the marts live in the Spark catalog: read them through the target's engine.
-            on_spark = is_spark_target(warehouse.target)
-            source = stack.enter_context(warehouse.engine(read_only=True)) if on_spark else None
+            source = stack.enter_context(warehouse.engine(read_only=True)) if warehouse.on_spark else None
             staged = build_snapshot(
                 warehouse.path,
                 warehouse.published_dir,
