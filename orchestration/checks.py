@@ -2,17 +2,18 @@
 
 One check per suite file, named after the file (`expectations/raw__events.yml` → check
 `raw__events` on asset `raw/events`). The check computes the suite's frames on the target's engine
-(DuckDB read-only, or Spark through huaxiang.engines: one child process per check) for the run's
-business-day window, validates them with GX (imported on first use), and reports every expectation
-in its metadata. The logic lives in `huaxiang.quality`.
+(DuckDB read-only, or Spark through huaxiang.engines: one child process per layer, see
+BATCHED_LAYERS) for the run's business-day window, validates them with GX (imported on first use),
+and reports every expectation in its metadata. The logic lives in `huaxiang.quality`.
 
 No `from __future__ import annotations` here: Dagster inspects the check's `context` annotation.
 """
 
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -20,10 +21,10 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from huaxiang.engines import register_landing_views
-from huaxiang.quality.frames import Window, suite_frames
+from huaxiang.quality.frames import FrameResult, Window, suite_frames, suites_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
 from huaxiang.settings import EXPECTATIONS_DIR, LONG_RANGE_DAYS, REPO_ROOT, Settings
-from huaxiang.source_profile import load_source_profile
+from huaxiang.source_profile import SourceProfile, load_source_profile
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
 if TYPE_CHECKING:
@@ -31,6 +32,14 @@ if TYPE_CHECKING:
 
 WINDOW_FROM_RUN = "run partitions"
 RAW_LAYER = "raw"
+# On Spark every engine call starts a JVM (10-30 s), so the first check of a layer computes the
+# frames of all the layer's suites in one call and its other checks in the same run take theirs
+# from `_layer_frames`. Only layers whose data is complete before their first check runs: one dbt
+# step builds each dbt layer, and Spark's raw tables are views over landing/. Not `ml`: its assets
+# are separate steps, so a batch could predate an asset's write.
+BATCHED_LAYERS = (RAW_LAYER, "staging", "facts", "marts")
+_layer_frames: dict[tuple[str, str, Window | None], dict[str, tuple[Window, dict[str, FrameResult]] | str]] = {}
+_layer_frames_lock = threading.Lock()
 
 
 def partitions_by_key(
@@ -53,7 +62,9 @@ def build_suite_checks(
     business day a timestamp belongs to.
     """
     checks = []
-    for suite in discover_suites(suites_dir):
+    suites = discover_suites(suites_dir)
+    for suite in suites:
+        layer_suites = [other for other in suites if other.asset[0] == suite.asset[0]]
         for index, path in enumerate(suite.gated_assets):
             key = dg.AssetKey(list(path))
             if key not in assets:
@@ -63,7 +74,7 @@ def build_suite_checks(
                     f"{key.to_user_string()!r} is not an asset of this code location "
                     f"(known: {', '.join(sorted(k.to_user_string() for k in assets))})",
                 )
-            checks.append(_suite_check(suite, key, assets[key], timezone))
+            checks.append(_suite_check(suite, layer_suites, key, assets[key], timezone))
     return checks
 
 
@@ -94,8 +105,39 @@ def run_window(context: dg.AssetCheckExecutionContext) -> Window | None:
     return Window(time_window.start.date(), time_window.end.date() - timedelta(days=1), WINDOW_FROM_RUN)
 
 
+def _frames(
+    warehouse: WarehouseResource,
+    suite: Suite,
+    layer_suites: list[Suite],
+    run_id: str,
+    window: Window | None,
+    tz: str,
+    profile: SourceProfile,
+    today: date,
+) -> tuple[Window, dict[str, FrameResult]]:
+    """The suite's window and frames, on the target's engine (see BATCHED_LAYERS for Spark)."""
+    if not warehouse.on_spark or suite.asset[0] not in BATCHED_LAYERS:
+        with warehouse.engine(read_only=True) as engine:
+            return engine.call(suite_frames, suite, window, tz, profile, today)
+    key = (run_id, suite.asset[0], window)
+    with _layer_frames_lock:
+        for stale in [other for other in _layer_frames if other[0] != run_id]:
+            del _layer_frames[stale]
+        if key not in _layer_frames:
+            with warehouse.engine(read_only=True) as engine:
+                _layer_frames[key] = engine.call(suites_frames, layer_suites, window, tz, profile, today)
+        outcome = _layer_frames[key][suite.name]
+    if isinstance(outcome, str):
+        raise RuntimeError(f"the frames of suite {suite.name} failed on {warehouse.target}: {outcome}")
+    return outcome
+
+
 def _suite_check(
-    suite: Suite, asset_key: dg.AssetKey, partitions_def: dg.PartitionsDefinition | None, timezone: str | None
+    suite: Suite,
+    layer_suites: list[Suite],
+    asset_key: dg.AssetKey,
+    partitions_def: dg.PartitionsDefinition | None,
+    timezone: str | None,
 ) -> dg.AssetChecksDefinition:
     tz = _business_timezone(partitions_def, timezone)
     severity = dg.AssetCheckSeverity.ERROR if suite.blocking else dg.AssetCheckSeverity.WARN
@@ -130,10 +172,11 @@ def _suite_check(
             if warehouse.on_spark and suite.asset[0] == RAW_LAYER:
                 register_landing_views(warehouse.settings())  # Spark's raw tables are views over landing/
             today = datetime.now(ZoneInfo(tz)).date()
-            with warehouse.engine(read_only=True) as engine:
-                started = time.perf_counter()
-                window, frames = engine.call(suite_frames, suite, run_window(context), tz, profile, today)
-                frame_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            window, frames = _frames(
+                warehouse, suite, layer_suites, context.run_id, run_window(context), tz, profile, today
+            )
+            frame_seconds = time.perf_counter() - started
             result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile)
             for outcome in result.not_applicable:
                 context.log.info(f"{suite.name}: {outcome.frame}.{outcome.column or ''} {outcome.not_applicable}")

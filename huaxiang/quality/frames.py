@@ -4,7 +4,7 @@ On DuckDB the frames run on the connection with bound parameters. On Spark (huax
 frames are the kinds' Spark SQL (`kinds.SparkDialect`) with the parameters written as literals,
 and the `sql` kind's reviewed DuckDB text translated by sqlglot; results come back as Arrow.
 `suite_frames` is what a check calls through `engine.call`, so that on Spark the fallback window
-and every frame of a suite cost one engine process.
+and every frame of a suite cost one engine process (`suites_frames`: a whole layer's suites).
 """
 
 from __future__ import annotations
@@ -238,3 +238,22 @@ def suite_frames(
     Meant for `engine.call`, so that on Spark it runs next to the engine in one process."""
     window = window or fallback_window(engine, suite, today)
     return window, run_frames(engine, suite, window, timezone, profile)
+
+
+def suites_frames(
+    engine: Engine,
+    suites: list[Suite],
+    window: Window | None,
+    timezone: str,
+    profile: SourceProfile | None,
+    today: date,
+) -> dict[str, tuple[Window, dict[str, FrameResult]] | str]:
+    """`suite_frames` of several suites in one call (one Spark process for a whole layer). A suite
+    whose frames fail gets its error as text instead, so that it fails its own check only."""
+    results: dict[str, tuple[Window, dict[str, FrameResult]] | str] = {}
+    for suite in suites:
+        try:
+            results[suite.name] = suite_frames(engine, suite, window, timezone, profile, today)
+        except Exception as error:  # reported by that suite's check, not by the others
+            results[suite.name] = f"{type(error).__name__}: {error}"
+    return results
