@@ -7,8 +7,14 @@ from pathlib import Path
 from huaxiang.settings import Settings
 
 # One slot per pool: the DuckDB warehouse accepts a single writer, so steps that write it queue.
+# The event log is Dagster's SQLite one with pooled connections (huaxiang/dagster_storage.py).
 DAGSTER_YAML = """\
 # Written by huaxiang; edit freely, it is not overwritten once present.
+event_log_storage:
+  module: huaxiang.dagster_storage
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {event_log_dir}
 concurrency:
   pools:
     default_limit: 1
@@ -32,5 +38,5 @@ def ensure_instance_config(settings: Settings) -> Path:
     settings.export()
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(DAGSTER_YAML.format(event_log_dir=settings.dagster_home / "history" / "runs"))
     return config
