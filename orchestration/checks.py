@@ -173,9 +173,8 @@ def _suite_check(
                 register_landing_views(warehouse.settings())  # Spark's raw tables are views over landing/
             today = datetime.now(ZoneInfo(tz)).date()
             started = time.perf_counter()
-            window, frames = _frames(
-                warehouse, suite, layer_suites, context.run_id, run_window(context), tz, profile, today
-            )
+            run_id = context.op_execution_context.run_id
+            window, frames = _frames(warehouse, suite, layer_suites, run_id, run_window(context), tz, profile, today)
             frame_seconds = time.perf_counter() - started
             result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile)
             for outcome in result.not_applicable:
