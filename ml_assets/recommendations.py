@@ -1,4 +1,4 @@
-"""Top-N product recommendations, computed in DuckDB from the user × product × day rollup.
+"""Top-N product recommendations from the user × product × day rollup.
 
 Three scores per (user, candidate product), each normalised by the user's maximum, are blended:
 
@@ -8,203 +8,308 @@ Three scores per (user, candidate product), each normalised by the user's maximu
 * category affinity — the user's interest share in a category times the item's popularity within it;
 * popularity — overall interest, the only signal for a user without history (cold start).
 
-Items the user already bought are never recommended. The same query with only the popularity
+Items the user already bought are never recommended. The same scoring with only the popularity
 score is the baseline the evaluation compares with: recommend from the days before the last
 `holdout_days`, then measure hit-rate and recall@N on the purchases of those days.
+
+DuckDB sums the rollup into one row per (user, product); the rest is sparse matrices, so memory
+follows the interactions, never users × items: item similarities are computed for a block of
+items at a time (their top neighbours kept), users are scored a chunk at a time (their top N
+kept). Ties go to the smaller product id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+from scipy import sparse
 
 from ml_assets.config import RecommendationConfig
 from ml_assets.features import USER_PRODUCT_DAILY
 from ml_assets.metrics import hit_rate_and_recall
 
 SOURCES = ("co-occurrence", "category affinity", "popularity")
+OUTPUT_COLUMNS = ("user_id", "product_id", "score", "source", "rank")
+ITEM_BLOCK = 512  # items whose similarities are computed at once
+USER_CHUNK = 2048  # users scored at once (~1,000-2,000 candidates each)
 
-_RECOMMEND_SQL = """
-with interactions as (
-    select
-        user_id,
-        product_id,
-        max(category_l1) as category_l1,
-        sum({weight}) as weight,
-        sum(purchased_units) > 0 as bought
-    from {rollup}
-    where activity_date <= $cutoff
-    group by user_id, product_id
-),
-
-user_items as (
-    select user_id, product_id, ln(1 + weight) as strength
-    from interactions
-    qualify row_number() over (partition by user_id order by weight desc, product_id) <= {max_items}
-),
-
-item_norms as (
-    select product_id, sqrt(sum(strength * strength)) as norm
-    from user_items
-    group by product_id
-),
-
-item_pairs as (
-    select a.product_id as item, b.product_id as neighbour, sum(a.strength * b.strength) as dot
-    from user_items as a
-    inner join user_items as b on a.user_id = b.user_id and a.product_id <> b.product_id
-    group by a.product_id, b.product_id
-),
-
-neighbours as (
-    select item_pairs.item, item_pairs.neighbour, item_pairs.dot / (items.norm * others.norm) as similarity
-    from item_pairs
-    inner join item_norms as items on item_pairs.item = items.product_id
-    inner join item_norms as others on item_pairs.neighbour = others.product_id
-    qualify row_number() over (partition by item_pairs.item order by similarity desc, item_pairs.neighbour)
-        <= {neighbours}
-),
-
-cooccurrence as (
-    select
-        user_items.user_id,
-        neighbours.neighbour as product_id,
-        sum(user_items.strength * neighbours.similarity) as score
-    from user_items
-    inner join neighbours on user_items.product_id = neighbours.item
-    group by user_items.user_id, neighbours.neighbour
-),
-
-popularity as (
-    select product_id, max(category_l1) as category_l1, sum(weight) as weight
-    from interactions
-    group by product_id
-),
-
-category_popularity as (
-    select product_id, category_l1, weight / sum(weight) over (partition by category_l1) as share
-    from popularity
-    where category_l1 is not null
-    qualify row_number() over (partition by category_l1 order by weight desc, product_id) <= {per_category}
-),
-
-user_categories as (
-    select user_id, category_l1, sum(weight) / sum(sum(weight)) over (partition by user_id) as affinity
-    from interactions
-    where category_l1 is not null
-    group by user_id, category_l1
-),
-
-category_scores as (
-    select user_categories.user_id, category_popularity.product_id,
-        user_categories.affinity * category_popularity.share as score
-    from user_categories
-    inner join category_popularity on user_categories.category_l1 = category_popularity.category_l1
-),
-
-popular as (
-    select product_id, weight / max(weight) over () as score
-    from popularity
-    qualify row_number() over (order by weight desc, product_id) <= {popular_candidates}
-),
-
-targets as (
-    select distinct cast(user_id as varchar) as user_id from target_users
-),
-
-candidates as (
-    select targets.user_id, cooccurrence.product_id, cooccurrence.score as cooccurrence,
-        0.0 as category, 0.0 as popularity
-    from cooccurrence inner join targets on cooccurrence.user_id = targets.user_id
-    union all
-    select targets.user_id, category_scores.product_id, 0.0, category_scores.score, 0.0
-    from category_scores inner join targets on category_scores.user_id = targets.user_id
-    union all
-    select targets.user_id, popular.product_id, 0.0, 0.0, popular.score
-    from targets cross join popular
-),
-
-combined as (
-    select user_id, product_id, sum(cooccurrence) as cooccurrence, sum(category) as category,
-        sum(popularity) as popularity
-    from candidates
-    group by user_id, product_id
-),
-
-normalised as (
-    select
-        user_id,
-        product_id,
-        {blend_cooccurrence} * coalesce(cooccurrence / nullif(max(cooccurrence) over (partition by user_id), 0), 0)
-            as cooccurrence,
-        {blend_category} * coalesce(category / nullif(max(category) over (partition by user_id), 0), 0) as category,
-        {blend_popularity} * popularity as popularity
-    from combined
-),
-
-scored as (
-    select
-        normalised.user_id,
-        normalised.product_id,
-        normalised.cooccurrence + normalised.category + normalised.popularity as score,
-        case greatest(normalised.cooccurrence, normalised.category, normalised.popularity)
-            when normalised.cooccurrence then '{source_cooccurrence}'
-            when normalised.category then '{source_category}'
-            else '{source_popularity}'
-        end as source
-    from normalised
-    left join interactions
-        on normalised.user_id = interactions.user_id
-        and normalised.product_id = interactions.product_id
-        and interactions.bought
-    where interactions.user_id is null
-)
-
-select user_id, product_id, score, source,
-    cast(row_number() over (partition by user_id order by score desc, product_id) as integer) as rank
-from scored
-qualify rank <= {top_n}
-order by user_id, rank
+_INTERACTIONS_SQL = """
+select
+    user_id,
+    product_id,
+    max(category_l1) as category_l1,
+    cast(sum({weight}) as double) as weight,  -- the sum is exact (decimal), its uses are not
+    sum(purchased_units) > 0 as bought
+from {rollup}
+where activity_date <= $cutoff
+group by user_id, product_id
 """
 
 
-def recommendation_sql(config: RecommendationConfig, rollup: str = USER_PRODUCT_DAILY) -> str:
-    """The query, for the users in a registered relation `target_users` and the date parameter $cutoff."""
+def interactions_sql(config: RecommendationConfig, rollup: str = USER_PRODUCT_DAILY) -> str:
+    """One row per (user, product) up to the date parameter $cutoff: category, weighted interest, bought."""
     weight = (
         f"views * {float(config.weight_view)} + clicks * {float(config.weight_click)} "
         f"+ favorites * {float(config.weight_favorite)} + carts * {float(config.weight_cart)} "
         f"+ purchased_units * {float(config.weight_purchase)}"
     )
-    return _RECOMMEND_SQL.format(
-        rollup=rollup,
-        weight=weight,
-        max_items=int(config.max_items_per_user),
-        neighbours=int(config.neighbours),
-        per_category=int(config.candidates_per_category),
-        # Enough popular items that N remain after removing what any user bought.
-        popular_candidates=int(config.top_n) * 5,
-        blend_cooccurrence=float(config.blend_cooccurrence),
-        blend_category=float(config.blend_category),
-        blend_popularity=float(config.blend_popularity),
-        source_cooccurrence=SOURCES[0],
-        source_category=SOURCES[1],
-        source_popularity=SOURCES[2],
-        top_n=int(config.top_n),
+    return _INTERACTIONS_SQL.format(rollup=rollup, weight=weight)
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """The (user, product) rows as codes into sorted users, items and categories (-1: no category)."""
+
+    users: np.ndarray
+    items: np.ndarray
+    categories: np.ndarray
+    user: np.ndarray
+    item: np.ndarray
+    category: np.ndarray
+    weight: np.ndarray
+    bought: np.ndarray
+
+
+def _encode(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values (nulls left out) and each row's position among them (-1: null)."""
+    encoded = values.combine_chunks().dictionary_encode()
+    distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
+    order = np.argsort(distinct, kind="stable")
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+    return distinct[order], np.where(indices >= 0, position[indices], -1)
+
+
+def read_interactions(conn: duckdb.DuckDBPyConnection, cutoff: date, config: RecommendationConfig) -> Interactions:
+    table = conn.execute(interactions_sql(config), {"cutoff": cutoff}).to_arrow_table()
+    users, user = _encode(table["user_id"])
+    items, item = _encode(table["product_id"])
+    categories, category = _encode(table["category_l1"])
+    return Interactions(
+        users=users,
+        items=items,
+        categories=categories,
+        user=user,
+        item=item,
+        category=category,
+        weight=table["weight"].to_numpy(),
+        bought=table["bought"].to_numpy(zero_copy_only=False),
     )
+
+
+def _first_per_group(groups: np.ndarray, limit: int, *keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the first `limit` rows of each group ordered by `keys` (first key first), and their rank."""
+    order = np.lexsort((*reversed(keys), groups))
+    ordered = groups[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if len(order) else np.empty(0, np.int64)
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return order[rank < limit], rank[rank < limit]
+
+
+def _top_per_row(matrix: sparse.csr_matrix, limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row, column and value of each row's `limit` largest entries (ties: smaller column), in that order."""
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    if matrix.nnz == 0:
+        return rows, matrix.indices, matrix.data
+    # Only entries at or above the row's limit-th largest value (ties kept) need sorting.
+    padded = np.full((matrix.shape[0], counts.max()), -np.inf)
+    padded[rows, np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)] = matrix.data
+    k = min(limit, padded.shape[1])
+    threshold = -np.partition(-padded, k - 1, axis=1)[:, k - 1]
+    near = np.flatnonzero(matrix.data >= threshold[rows])
+    keep, _ = _first_per_group(rows[near], limit, -matrix.data[near], matrix.indices[near])
+    chosen = near[keep]
+    return rows[chosen], matrix.indices[chosen], matrix.data[chosen]
+
+
+def _row_normalised(matrix: sparse.csr_matrix, blend: float) -> sparse.csr_matrix:
+    """blend × value / the row's largest value."""
+    matrix = matrix.tocsr(copy=True)
+    counts = np.diff(matrix.indptr)
+    filled = counts > 0
+    row_max = np.zeros(len(counts))
+    row_max[filled] = np.maximum.reduceat(matrix.data, matrix.indptr[:-1][filled])
+    matrix.data = blend * (matrix.data / np.repeat(row_max, counts))
+    return matrix
+
+
+def _values_at(matrix: sparse.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[rows, cols] elementwise (0 where absent), by search in the sorted entry keys."""
+    matrix.sort_indices()
+    width = matrix.shape[1]
+    keys = np.repeat(np.arange(matrix.shape[0], dtype=np.int64), np.diff(matrix.indptr)) * width + matrix.indices
+    wanted = rows.astype(np.int64) * width + cols
+    found = np.minimum(np.searchsorted(keys, wanted), max(len(keys) - 1, 0))
+    hit = (keys[found] == wanted) if len(keys) else np.zeros(len(wanted), dtype=bool)
+    return np.where(hit, matrix.data[found] if len(keys) else 0.0, 0.0)
+
+
+def _strongest_items(data: Interactions, config: RecommendationConfig) -> sparse.csr_matrix:
+    """users × items: ln(1 + weight) of each user's `max_items_per_user` strongest items (one spare empty row)."""
+    rows, _ = _first_per_group(data.user, int(config.max_items_per_user), -data.weight, data.item)
+    return sparse.csr_matrix(
+        (np.log(1 + data.weight[rows]), (data.user[rows], data.item[rows])),
+        shape=(len(data.users) + 1, len(data.items)),
+    )
+
+
+def item_neighbours(strength: sparse.csr_matrix, limit: int) -> sparse.csr_matrix:
+    """items × items: cosine similarity of the item columns, each item's `limit` most similar others."""
+    n_items = strength.shape[1]
+    norms = np.sqrt(np.asarray(strength.multiply(strength).sum(axis=0)).ravel())
+    by_item = strength.T.tocsr()
+    rows, cols, values = [], [], []
+    for start in range(0, n_items, ITEM_BLOCK):
+        dots = (by_item[start : start + ITEM_BLOCK] @ strength).tocsr()
+        row_of = np.repeat(np.arange(dots.shape[0]), np.diff(dots.indptr))
+        dots.data[dots.indices == row_of + start] = 0.0  # an item is not its own neighbour
+        dots.eliminate_zeros()
+        row_of = np.repeat(np.arange(dots.shape[0]), np.diff(dots.indptr))
+        dots.data = dots.data / (norms[row_of + start] * norms[dots.indices])
+        top_rows, top_cols, top_values = _top_per_row(dots, limit)
+        rows.append(top_rows + start)
+        cols.append(top_cols)
+        values.append(top_values)
+    return sparse.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(n_items, n_items)
+    )
+
+
+@dataclass(frozen=True)
+class _Model:
+    """Everything the scoring of a chunk of users needs, computed once per cutoff."""
+
+    strength: sparse.csr_matrix  # users × items (last row empty: users without history)
+    neighbours: sparse.csr_matrix  # items × items similarity
+    affinity: sparse.csr_matrix  # users × categories: share of the user's interest
+    category_shares: sparse.csr_matrix  # categories × items: share within the category (most popular only)
+    popular: np.ndarray  # item codes
+    popular_scores: np.ndarray  # weight / the largest weight
+    bought: sparse.csr_matrix  # users × items
+
+
+def _fit(data: Interactions, config: RecommendationConfig) -> _Model:
+    n_users, n_items, n_categories = len(data.users) + 1, len(data.items), len(data.categories)
+    strength = _strongest_items(data, config)
+    neighbours = (
+        item_neighbours(strength, int(config.neighbours))
+        if config.blend_cooccurrence
+        else sparse.csr_matrix((n_items, n_items))
+    )
+    item_weight = np.bincount(data.item, weights=data.weight, minlength=n_items)
+    item_category = np.full(n_items, -1)
+    np.maximum.at(item_category, data.item, data.category)
+    known = np.flatnonzero(item_category >= 0)
+    category_weight = np.bincount(item_category[known], weights=item_weight[known], minlength=n_categories)
+    shares = item_weight[known] / category_weight[item_category[known]]
+    per_category, _ = _first_per_group(
+        item_category[known], int(config.candidates_per_category), -item_weight[known], known
+    )
+    category_shares = sparse.csr_matrix(
+        (shares[per_category], (item_category[known][per_category], known[per_category])),
+        shape=(n_categories, n_items),
+    )
+    categorised = data.category >= 0
+    interest = sparse.csr_matrix(
+        (data.weight[categorised], (data.user[categorised], data.category[categorised])),
+        shape=(n_users, n_categories),
+    )
+    totals = np.asarray(interest.sum(axis=1)).ravel()
+    interest.data = interest.data / np.repeat(totals, np.diff(interest.indptr))
+    # Enough popular items that N remain after removing what any user bought.
+    popular = np.lexsort((np.arange(n_items), -item_weight))[: int(config.top_n) * 5]
+    return _Model(
+        strength=strength,
+        neighbours=neighbours,
+        affinity=interest,
+        category_shares=category_shares,
+        popular=popular,
+        popular_scores=item_weight[popular] / item_weight.max(),
+        bought=sparse.csr_matrix(
+            (np.ones(int(data.bought.sum())), (data.user[data.bought], data.item[data.bought])),
+            shape=(n_users, n_items),
+        ),
+    )
+
+
+def _score_chunk(model: _Model, rows: np.ndarray, config: RecommendationConfig) -> pd.DataFrame:
+    """Top N of the users at `rows` of the model's matrices: row (position in `rows`), item, score, source, rank."""
+    n, n_items = len(rows), model.strength.shape[1]
+    cooccurrence = _row_normalised(model.strength[rows] @ model.neighbours, float(config.blend_cooccurrence))
+    category = _row_normalised(model.affinity[rows] @ model.category_shares, float(config.blend_category))
+    per_user = len(model.popular)
+    popularity = sparse.csr_matrix(
+        (
+            np.tile(float(config.blend_popularity) * model.popular_scores, n),
+            np.tile(model.popular, n),
+            np.arange(n + 1) * per_user,
+        ),
+        shape=(n, n_items),
+    )
+    score = (cooccurrence + category + popularity).tocsr()
+    score = (score - score.multiply(model.bought[rows])).tocsr()  # bought: exactly 0, dropped
+    score.eliminate_zeros()
+    user, item, value = _top_per_row(score, int(config.top_n))
+    parts = np.vstack([_values_at(part, user, item) for part in (cooccurrence, category, popularity)])
+    strongest = parts.max(axis=0)
+    source = np.where(parts[0] == strongest, 0, np.where(parts[1] == strongest, 1, 2))
+    starts = np.flatnonzero(np.r_[True, user[1:] != user[:-1]]) if len(user) else np.empty(0, np.int64)
+    rank = np.arange(len(user)) - np.repeat(starts, np.diff(np.r_[starts, len(user)])) + 1
+    return pd.DataFrame({"row": user, "item": item, "score": value, "source": source, "rank": rank})
+
+
+def _chunks(count: int) -> Iterator[slice]:
+    for start in range(0, count, USER_CHUNK):
+        yield slice(start, min(start + USER_CHUNK, count))
+
+
+def _positions(ordered: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index of each wanted value in the sorted array, len(ordered) where absent."""
+    found = np.searchsorted(ordered, wanted)
+    present = found < len(ordered)
+    present[present] = ordered[found[present]] == wanted[present]
+    return np.where(present, found, len(ordered))
+
+
+def _empty_output() -> pd.DataFrame:
+    dtypes = (object, object, np.float64, object, np.int32)
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in zip(OUTPUT_COLUMNS, dtypes, strict=True)})
 
 
 def recommend(
     conn: duckdb.DuckDBPyConnection, users: pd.Series, cutoff: date, config: RecommendationConfig
 ) -> pd.DataFrame:
     """Top-N per user from the interactions up to `cutoff` (inclusive): user_id, product_id, score, source, rank."""
-    conn.register("target_users", pd.DataFrame({"user_id": users.astype(str).unique()}))
-    try:
-        return conn.execute(recommendation_sql(config), {"cutoff": cutoff}).to_arrow_table().to_pandas()
-    finally:
-        conn.unregister("target_users")
+    targets = np.sort(users.astype(str).unique())
+    data = read_interactions(conn, cutoff, config)
+    if len(targets) == 0 or len(data.items) == 0:
+        return _empty_output()
+    model = _fit(data, config)
+    rows = _positions(data.users, targets)  # users without history: the model's empty last row
+    sources = np.asarray(SOURCES, dtype=object)
+    frames = []
+    for chunk in _chunks(len(targets)):
+        scored = _score_chunk(model, rows[chunk], config)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "user_id": targets[chunk][scored["row"].to_numpy()],
+                    "product_id": data.items[scored["item"].to_numpy()],
+                    "score": scored["score"].to_numpy(),
+                    "source": sources[scored["source"].to_numpy()],
+                    "rank": scored["rank"].to_numpy().astype(np.int32),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def popularity_only(config: RecommendationConfig) -> RecommendationConfig:
