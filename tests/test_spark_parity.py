@@ -1,10 +1,13 @@
-"""The same dbt project on Spark (dbt-spark, local PySpark session) and on DuckDB: equal marts.
+"""The whole graph on Spark (`huaxiang run` on the `spark` target), and equal marts on both engines.
 
-One generated home (landing zone) feeds both engines: DuckDB loads it into raw.<table>, Spark
-reads the landed Parquet through the `raw` views (macro register_landing_sources). Each engine
-runs `dbt build` over staging → facts → marts (dbt tests included), then every mart is compared:
-row counts, per-column sums / non-null counts / distinct counts, users per tag value, users per
-segment, audience sizes and revenue sums, within float tolerance.
+One generated home (landing zone) feeds both engines. Spark runs the whole graph in process, as
+`HUAXIANG_TARGET=spark huaxiang run` does: the raw views over the landed Parquet, dbt staging →
+facts → marts (dbt tests included), the ML assets reading and writing `ml.*` in Spark, every Great
+Expectations suite on Spark frames, and the published snapshot. DuckDB then loads the same
+landing zone, takes the ML outputs of that run as its `ml` tables (so both engines' marts join the
+same scores) and runs `dbt build`; every mart is compared: row counts, per-column sums / non-null
+counts / distinct counts, users per tag value, users per segment, audience sizes and revenue sums,
+within float tolerance. One Spark build serves both tests.
 
 Needs the `spark` extra (`pip install -e .[spark]`) and Java 17; skipped without them.
 """
@@ -19,6 +22,8 @@ import os
 import shutil
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -28,9 +33,11 @@ from huaxiang.contract import RAW_TABLES
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.engines import DuckDBEngine, read_queries, run_in_engine_process
 from huaxiang.landing import landed_days
+from huaxiang.quality import discover_suites
+from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from huaxiang.warehouse import connect, load_partition
-from tests.dbt_fixtures import create_ml_tables
+from tests.conftest import huaxiang_home
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,6 +64,14 @@ MARTS = (
     "mkt_audience_candidates",
     "mkt_campaign_assignments",
 )
+ML_TABLES = ("user_clusters", "purchase_propensity", "user_recommendations")
+SPARK_ENV = {
+    "HUAXIANG_TARGET": "spark",
+    "HUAXIANG_TIMEZONE": "Asia/Shanghai",
+    "HUAXIANG_PII_SALT": PII_SALT,
+    "HUAXIANG_SPARK_MASTER": "local[2]",
+    "HUAXIANG_SPARK_SHUFFLE_PARTITIONS": "2",
+}
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "DECIMAL")
 REL_TOL = 1e-6
 ABS_TOL = 1e-6
@@ -64,15 +79,7 @@ ABS_TOL = 1e-6
 
 def run_dbt(home: Path, target: str, *args: str) -> float:
     """`dbt <args>` on `target` against `home`; the seconds it took."""
-    env = {
-        **os.environ,
-        "HUAXIANG_HOME": str(home),
-        "HUAXIANG_TARGET": target,
-        "HUAXIANG_TIMEZONE": "Asia/Shanghai",
-        "HUAXIANG_PII_SALT": PII_SALT,
-        "HUAXIANG_SPARK_MASTER": "local[2]",
-        "HUAXIANG_SPARK_SHUFFLE_PARTITIONS": "2",
-    }
+    env = {**os.environ, **SPARK_ENV, "HUAXIANG_HOME": str(home), "HUAXIANG_TARGET": target}
     command = [
         dbt_executable(),
         *args,
@@ -94,8 +101,24 @@ def run_dbt(home: Path, target: str, *args: str) -> float:
     return elapsed
 
 
+@contextmanager
+def spark_target(home: Path) -> Iterator[Settings]:
+    """Settings and environment of `HUAXIANG_TARGET=spark` on `home` for the duration of a block."""
+    saved = {key: os.environ.get(key) for key in SPARK_ENV}
+    os.environ.update(SPARK_ENV)
+    try:
+        with huaxiang_home(home) as settings:
+            yield settings
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 @pytest.fixture(scope="module")
-def parity_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def parity_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     from huaxiang.generator import GeneratorConfig, generate
 
     home = tmp_path_factory.mktemp("spark-parity")
@@ -108,25 +131,50 @@ def parity_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
+    with spark_target(home) as settings:
+        summary = run_pipeline(settings, progress=False)
+    timings["spark_huaxiang_run"] = time.perf_counter() - started
+    spark_settings = dataclasses.replace(Settings.from_env(), home=home, dbt_target="spark")
+    ml = run_in_engine_process(spark_settings, read_queries, {t: f"select * from ml.{t}" for t in ML_TABLES})
+
+    started = time.perf_counter()
     with connect(home / "warehouse.duckdb") as conn:
         for table in RAW_TABLES:
             for day in landed_days(home / "landing", table):
                 load_partition(conn, home / "landing", table, day)
-    create_ml_tables(home / "warehouse.duckdb")
+        for table, data in ml.items():
+            DuckDBEngine(conn).replace_table(f"ml.{table}", data)
     timings["duckdb_load"] = time.perf_counter() - started
-    # dbt unit tests are left out on both engines to keep CI short (they pass on Spark too:
-    # docs/scale-out.md); every model and data test runs.
+    # dbt unit tests are left out on DuckDB to keep CI short (the Spark run above runs them);
+    # every model and data test runs.
     timings["duckdb_build"] = run_dbt(
         home, "duckdb", "build", "--select", "path:models", "--exclude-resource-type", "unit_test"
     )
-
-    timings["spark_register"] = run_dbt(home, "spark", "run-operation", "register_spark_sources")
-    timings["spark_build"] = run_dbt(
-        home, "spark", "build", "--select", "path:models", "--exclude-resource-type", "unit_test"
-    )
     (home / "parity_timings.json").write_text(json.dumps(timings, indent=2))
     print(f"\nspark parity timings ({USERS} users × {DAYS} days): {json.dumps(timings)}")
-    return {"home": home, "timings": timings}
+    return {"home": home, "timings": timings, "summary": summary, "ml": ml}
+
+
+def test_huaxiang_run_materializes_the_whole_graph_on_spark(parity_home: dict) -> None:
+    summary: RunSummary = parity_home["summary"]
+    assert summary.success, summary.render()
+    assert not summary.failed_steps and not summary.skipped_steps, summary.render()
+    assert not summary.failed_checks, summary.render()
+    # Every Great Expectations suite ran (on Spark frames) and passed, besides the dbt tests.
+    passed = {check.name for check in summary.checks if check.passed}
+    assert {suite.name for suite in discover_suites()} <= passed
+    # The ML assets wrote their outputs into Spark.
+    ml = parity_home["ml"]
+    assert ml["user_clusters"].num_rows >= USERS * 0.9
+    assert ml["purchase_propensity"].num_rows >= USERS * 0.9
+    assert ml["user_recommendations"].num_rows > 0
+    # The snapshot BI reads holds every mart, read from Spark.
+    assert summary.published
+    assert set(MARTS) <= set(summary.mart_rows)
+    assert summary.mart_rows["user_profile"] >= USERS * 0.9
+    with connect(Path(summary.published) / "marts.duckdb", read_only=True) as conn:
+        published_users = conn.execute("select count(*) from user_profile").fetchone()[0]
+    assert published_users == summary.mart_rows["user_profile"]
 
 
 def _columns(home: Path) -> dict[str, list[tuple[str, str]]]:
