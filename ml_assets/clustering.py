@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans, MiniBatchKMeans
-from threadpoolctl import threadpool_limits
 from sklearn.metrics import silhouette_score
+from threadpoolctl import threadpool_limits
 
 from ml_assets.config import MIN_CLUSTER_USERS, ClusteringConfig, effective_min_cluster_share
 

@@ -340,10 +340,11 @@ def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefini
         kinds={"python", "duckdb"},
         owners=OWNERS,
         pool=WAREHOUSE_WRITER_POOL,
-        description="Top-N products per user (ml.user_recommendations), computed in DuckDB: item-item "
-        "co-occurrence of weighted views/clicks/favourites/carts/purchases blended with category "
-        "affinity and popularity (cold users), never an item the user already bought. Evaluated on the "
-        "last days' purchases against popularity alone (hit-rate and recall@N in metadata).",
+        description="Top-N products per user (ml.user_recommendations): DuckDB sums each user's product "
+        "interactions, then sparse matrices score item-item co-occurrence of weighted views/clicks/"
+        "favourites/carts/purchases blended with category affinity and popularity (cold users), never "
+        "an item the user already bought. Evaluated on the last days' purchases against popularity "
+        "alone (hit-rate and recall@N in metadata).",
         check_specs=[
             _spec(
                 USER_RECOMMENDATIONS,
