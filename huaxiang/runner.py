@@ -153,8 +153,6 @@ def run_pipeline(
 
     from orchestration.definitions import ALL_ASSETS_JOB, build_definitions
 
-    definitions = build_definitions(settings)
-    job = definitions.resolve_job_def(ALL_ASSETS_JOB)
     run_id = str(uuid.uuid4())
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: days[0].isoformat(),
@@ -164,6 +162,9 @@ def run_pipeline(
     }
     started = time.monotonic()
     with DagsterInstance.get() as instance:
+        # Resolved inside the instance's context: Dagster reads the current instance's state storage
+        # while it builds the repository (outside, it may find a storage whose instance is gone).
+        job = build_definitions(settings).resolve_job_def(ALL_ASSETS_JOB)
         abandoned_runs = recover_abandoned_runs(instance)
         for abandoned in abandoned_runs:
             print(f"Marked run {abandoned[:8]} failed: its process is gone (killed?); released its writer slot.")
