@@ -29,10 +29,14 @@ def _land(landing: Path, table: str, day: date) -> None:
 
 
 def _evaluate(sensor: dg.SensorDefinition, cursor: str | None) -> dg.SensorResult:
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(
+    # The contexts are closed: `context.instance` enters a Dagster instance that would otherwise stay
+    # the process's current one after it is gone (later code then fails to resolve it).
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(
             instance=instance, cursor=cursor, definitions=dg.Definitions(assets=[_probe], jobs=[JOB], sensors=[sensor])
-        )
+        ) as context,
+    ):
         return sensor(context)
 
 
@@ -67,7 +71,9 @@ def test_daily_schedule_runs_yesterday_in_business_time() -> None:
     schedule = resolved.resolve_schedule_def("daily_partition_run")
     assert schedule.execution_timezone == "Asia/Shanghai"
     tick = datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-    with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context,
+    ):
         requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-03-04"]
