@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from huaxiang.settings import Settings
@@ -38,5 +39,7 @@ def ensure_instance_config(settings: Settings) -> Path:
     settings.export()
     config = settings.dagster_home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML.format(event_log_dir=settings.dagster_home / "history" / "runs"))
+        # A JSON string is a valid YAML scalar, whatever the path contains (spaces, colons).
+        event_log_dir = json.dumps(str(settings.dagster_home / "history" / "runs"))
+        config.write_text(DAGSTER_YAML.format(event_log_dir=event_log_dir))
     return config
