@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -18,9 +18,11 @@ SMALL_START = date(2026, 6, 1)
 
 
 @contextmanager
-def huaxiang_home(path: Path) -> Iterator[Settings]:
-    """Point every setting at `path` for the duration of a block."""
-    saved = {key: os.environ.get(key) for key in ("HUAXIANG_HOME", "DAGSTER_HOME")}
+def huaxiang_home(path: Path, environment: Mapping[str, str] | None = None) -> Iterator[Settings]:
+    """Point every setting at `path` (and set `environment`, e.g. a target) for the duration of a block."""
+    extra = dict(environment or {})
+    saved = {key: os.environ.get(key) for key in ("HUAXIANG_HOME", "DAGSTER_HOME", *extra)}
+    os.environ.update(extra)
     os.environ["HUAXIANG_HOME"] = str(path)
     try:
         settings = Settings.from_env()

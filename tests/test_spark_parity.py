@@ -22,8 +22,6 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -101,22 +99,6 @@ def run_dbt(home: Path, target: str, *args: str) -> float:
     return elapsed
 
 
-@contextmanager
-def spark_target(home: Path) -> Iterator[Settings]:
-    """Settings and environment of `HUAXIANG_TARGET=spark` on `home` for the duration of a block."""
-    saved = {key: os.environ.get(key) for key in SPARK_ENV}
-    os.environ.update(SPARK_ENV)
-    try:
-        with huaxiang_home(home) as settings:
-            yield settings
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 @pytest.fixture(scope="module")
 def parity_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
     from huaxiang.generator import GeneratorConfig, generate
@@ -131,7 +113,7 @@ def parity_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) ->
     timings: dict[str, float] = {}
 
     started = time.perf_counter()
-    with spark_target(home) as settings:
+    with huaxiang_home(home, SPARK_ENV) as settings:
         summary = run_pipeline(settings, progress=False)
     timings["spark_huaxiang_run"] = time.perf_counter() - started
     spark_settings = dataclasses.replace(Settings.from_env(), home=home, dbt_target="spark")
