@@ -2,8 +2,10 @@
 
 Two read-only sources:
 
-- the warehouse: every `staging.stg_<table>_rejected` view, counted by partition day and reject
-  reason (with a few example keys), against `staging.stg_<table>__classified` for the share;
+- the warehouse of the active target (DuckDB, or Spark with HUAXIANG_TARGET=spark): every
+  `staging.stg_<table>_rejected` view, counted by partition day and reject reason (with a few
+  example keys), against `staging.stg_<table>__classified` for the share — one engine call, in
+  SQL both engines read;
 - the Dagster instance under $HUAXIANG_HOME/dagster: the latest execution of every asset check of
   the code location (GX suites, dbt tests, the contract and PII checks) with its status, whether it
   blocks, and its description — for a failure, the reason in words.
@@ -17,11 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
-
 from huaxiang.contract import RAW_TABLES
+from huaxiang.engines import Engine, is_spark_target, open_engine
 from huaxiang.settings import Settings
-from huaxiang.warehouse import connect
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -127,74 +127,90 @@ class QualityReport:
 def quality_report(settings: Settings, *, first_day: date | None = None, last_day: date | None = None) -> QualityReport:
     """The quarantine of the warehouse (optionally for partition days first_day..last_day) and the
     latest result of every asset check. Reads only; never creates a warehouse or runs anything."""
-    report = QualityReport(warehouse=settings.warehouse_path)
-    if not settings.warehouse_path.is_file():
+    report = QualityReport(warehouse=_warehouse_location(settings))
+    if not is_spark_target(settings.dbt_target) and not settings.warehouse_path.is_file():
         report.notes.append(
             f"no warehouse at {settings.warehouse_path}: nothing has run yet. "
             "Land data (`huaxiang generate` or `huaxiang ingest`) and run `huaxiang run`."
         )
         return report
-    with connect(settings.warehouse_path, read_only=True) as conn:
-        for table in RAW_TABLES:
-            if not _has_quarantine(conn, table):
-                report.notes.append(f"staging has no quarantine for {table} yet (staging has not run).")
-                continue
-            report.tables.append(_table_quarantine(conn, table, first_day, last_day))
-            report.rejects += _reject_groups(conn, table, first_day, last_day)
+    with open_engine(settings, read_only=True, isolated=True) as engine:
+        tables, rejects, missing = engine.call(read_quarantine, first_day, last_day)
+    report.tables, report.rejects = tables, rejects
+    report.notes += [f"staging has no quarantine for {table} yet (staging has not run)." for table in missing]
     report.checks = latest_check_statuses(settings)
     return report
 
 
-def _has_quarantine(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    found = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name in (?, ?)",
-        [STAGING_SCHEMA, f"stg_{table}_rejected", f"stg_{table}__classified"],
-    ).fetchone()[0]
-    return found == 2
+def _warehouse_location(settings: Settings) -> Path:
+    return settings.home / "spark" / "warehouse" if is_spark_target(settings.dbt_target) else settings.warehouse_path
 
 
-def _day_filter(first_day: date | None, last_day: date | None) -> tuple[str, list[date]]:
-    clauses, params = [], []
+def read_quarantine(
+    engine: Engine, first_day: date | None, last_day: date | None
+) -> tuple[list[TableQuarantine], list[RejectGroup], list[str]]:
+    """Every table's quarantine: shares, groups by day and reason, and the tables staging has not built."""
+    tables, rejects, missing = [], [], []
+    for table in RAW_TABLES:
+        if not all(engine.relation_exists(relation) for relation in _quarantine_relations(table)):
+            missing.append(table)
+            continue
+        tables.append(_table_quarantine(engine, table, first_day, last_day))
+        rejects += _reject_groups(engine, table, first_day, last_day)
+    return tables, rejects, missing
+
+
+def _quarantine_relations(table: str) -> tuple[str, str]:
+    return f"{STAGING_SCHEMA}.stg_{table}_rejected", f"{STAGING_SCHEMA}.stg_{table}__classified"
+
+
+def _day_filter(first_day: date | None, last_day: date | None) -> str:
+    """A where clause on the partition day (date literals: the same SQL on DuckDB and Spark)."""
+    clauses = []
     if first_day:
-        clauses.append("_partition_date >= ?")
-        params.append(first_day)
+        clauses.append(f"_partition_date >= date '{first_day.isoformat()}'")
     if last_day:
-        clauses.append("_partition_date <= ?")
-        params.append(last_day)
-    return (" where " + " and ".join(clauses) if clauses else ""), params
+        clauses.append(f"_partition_date <= date '{last_day.isoformat()}'")
+    return " where " + " and ".join(clauses) if clauses else ""
 
 
-def _table_quarantine(
-    conn: duckdb.DuckDBPyConnection, table: str, first_day: date | None, last_day: date | None
-) -> TableQuarantine:
-    where, params = _day_filter(first_day, last_day)
-    rows, rejected = conn.execute(
-        f"select count(*), count(reject_reason) from {STAGING_SCHEMA}.stg_{table}__classified{where}", params
-    ).fetchone()
-    return TableQuarantine(table=table, rows=rows, rejected=rejected)
+def _table_quarantine(engine: Engine, table: str, first_day: date | None, last_day: date | None) -> TableQuarantine:
+    counts = engine.read_arrow(
+        "select count(*) as row_count, count(reject_reason) as rejected "
+        f"from {STAGING_SCHEMA}.stg_{table}__classified{_day_filter(first_day, last_day)}"
+    ).to_pylist()[0]
+    return TableQuarantine(table=table, rows=counts["row_count"], rejected=counts["rejected"])
 
 
-def _reject_groups(
-    conn: duckdb.DuckDBPyConnection, table: str, first_day: date | None, last_day: date | None
-) -> list[RejectGroup]:
+def _reject_groups(engine: Engine, table: str, first_day: date | None, last_day: date | None) -> list[RejectGroup]:
     """Counts per day × reason and, as examples, the natural keys of the group's first rows."""
-    where, params = _day_filter(first_day, last_day)
     key = RAW_TABLES[table].key
-    example = " || ' ' || ".join(f"'{column}=' || coalesce(cast({column} as varchar), 'null')" for column in key)
-    rows = conn.execute(
+    example = " || ' ' || ".join(f"'{column}=' || coalesce(cast({column} as string), 'null')" for column in key)
+    group = "partition by _partition_date, reject_reason"
+    first_keys = ", ".join(f"{column} nulls first" for column in key)
+    rows = engine.read_arrow(
         f"""
-        select
-            _partition_date,
-            reject_reason,
-            count(*) as rows,
-            list({example} order by {", ".join(key)} nulls first)[1:{EXAMPLES_PER_GROUP}] as examples
-        from {STAGING_SCHEMA}.stg_{table}_rejected{where}
-        group by 1, 2
-        order by 1, 2
-        """,
-        params,
-    ).fetchall()
-    return [RejectGroup(table, day, reason, count, tuple(examples)) for day, reason, count, examples in rows]
+        select _partition_date, reject_reason, group_rows, example
+        from (
+            select
+                _partition_date,
+                reject_reason,
+                count(*) over ({group}) as group_rows,
+                row_number() over ({group} order by {first_keys}) as example_rank,
+                {example} as example
+            from {STAGING_SCHEMA}.stg_{table}_rejected{_day_filter(first_day, last_day)}
+        ) as ranked
+        where example_rank <= {EXAMPLES_PER_GROUP}
+        order by _partition_date, reject_reason, example_rank
+        """
+    ).to_pylist()
+    groups: dict[tuple[date, str], RejectGroup] = {}
+    for row in rows:
+        day, reason = row["_partition_date"], row["reject_reason"]
+        found = groups.get((day, reason))
+        examples = (*found.examples, row["example"]) if found else (row["example"],)
+        groups[(day, reason)] = RejectGroup(table, day, reason, row["group_rows"], examples)
+    return list(groups.values())
 
 
 def latest_check_statuses(settings: Settings) -> list[CheckStatus]:
