@@ -28,7 +28,7 @@ run: prepare
 	$(BIN)/huaxiang run
 
 test: prepare
-	$(BIN)/pytest -q -ra
+	$(BIN)/pytest -q -ra --durations=25
 
 test-fast: prepare
 	$(BIN)/pytest -q -m "not slow"

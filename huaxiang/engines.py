@@ -382,3 +382,8 @@ def read_queries(engine: Engine, queries: dict[str, str]) -> dict[str, pa.Table]
 
 if __name__ == "__main__":
     _serve(Path(sys.argv[1]), Path(sys.argv[2]))
+
+
+def replace_tables(engine: Engine, tables: dict[str, pa.Table]) -> dict[str, int]:
+    """Several relations replaced at once (one engine process for all of them); rows written per relation."""
+    return {relation: engine.replace_table(relation, data) for relation, data in tables.items()}

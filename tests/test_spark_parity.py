@@ -1,13 +1,17 @@
 """The whole graph on Spark (`huaxiang run` on the `spark` target), and equal marts on both engines.
 
-One generated home (landing zone) feeds both engines. Spark runs the whole graph in process, as
-`HUAXIANG_TARGET=spark huaxiang run` does: the raw views over the landed Parquet, dbt staging →
-facts → marts (dbt tests included), the ML assets reading and writing `ml.*` in Spark, every Great
-Expectations suite on Spark frames, and the published snapshot. DuckDB then loads the same
-landing zone, takes the ML outputs of that run as its `ml` tables (so both engines' marts join the
-same scores) and runs `dbt build`; every mart is compared: row counts, per-column sums / non-null
-counts / distinct counts, users per tag value, users per segment, audience sizes and revenue sums,
-within float tolerance. One Spark build serves both tests.
+Two builds, sized for CI:
+
+* **The whole graph on Spark** (300 users × 12 days): `huaxiang run` in process, as
+  `HUAXIANG_TARGET=spark huaxiang run` does — the raw views over the landed Parquet, dbt staging →
+  facts → marts (dbt tests and unit tests included), the ML assets reading and writing `ml.*` in
+  Spark, every Great Expectations suite on Spark frames, the published snapshot. Small, because
+  each Spark call from Python starts a JVM (~15 per run) whatever the data's size.
+* **Mart parity at S** (10,000 users × 60 days): one landing zone feeds both engines. DuckDB runs
+  the whole graph (`huaxiang run`); its ML outputs are written into Spark's `ml` tables, so both
+  engines' marts join the same scores; Spark then runs `dbt build` over the same landed files.
+  Every mart is compared: row counts, per-column sums / non-null counts / distinct counts, users
+  per tag value, users per segment, audience sizes and revenue sums, within float tolerance.
 
 Needs the `spark` extra (`pip install -e .[spark]`) and Java 17; skipped without them.
 """
@@ -29,12 +33,12 @@ import pytest
 
 from huaxiang.contract import RAW_TABLES
 from huaxiang.dbt_manifest import dbt_executable
-from huaxiang.engines import DuckDBEngine, read_queries, run_in_engine_process
-from huaxiang.landing import landed_days
+from huaxiang.engines import DuckDBEngine, read_queries, replace_tables, run_in_engine_process
 from huaxiang.quality import discover_suites
+from huaxiang.quality_report import EXAMPLES_PER_GROUP, QualityReport, quality_report
 from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
-from huaxiang.warehouse import connect, load_partition
+from huaxiang.warehouse import connect
 from tests.conftest import huaxiang_home
 
 pytestmark = [
@@ -46,8 +50,8 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime (17)"),
 ]
 
-USERS = 300
-DAYS = 12
+WHOLE_GRAPH_USERS, WHOLE_GRAPH_DAYS = 300, 12
+PARITY_USERS, PARITY_DAYS = 10_000, 60  # the benchmark's S
 START = date(2026, 6, 1)
 PII_SALT = "parity-salt"
 MARTS = (
@@ -63,10 +67,11 @@ MARTS = (
     "mkt_campaign_assignments",
 )
 ML_TABLES = ("user_clusters", "purchase_propensity", "user_recommendations")
+SHARED_ENV = {"HUAXIANG_TIMEZONE": "Asia/Shanghai", "HUAXIANG_PII_SALT": PII_SALT}
+DUCKDB_ENV = {**SHARED_ENV, "HUAXIANG_TARGET": "duckdb"}
 SPARK_ENV = {
+    **SHARED_ENV,
     "HUAXIANG_TARGET": "spark",
-    "HUAXIANG_TIMEZONE": "Asia/Shanghai",
-    "HUAXIANG_PII_SALT": PII_SALT,
     "HUAXIANG_SPARK_MASTER": "local[2]",
     "HUAXIANG_SPARK_SHUFFLE_PARTITIONS": "2",
 }
@@ -93,52 +98,78 @@ def run_dbt(home: Path, target: str, *args: str) -> float:
         str(home / f"dbt_logs_{target}"),
     ]
     started = time.perf_counter()
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=2400)
     elapsed = time.perf_counter() - started
     assert completed.returncode == 0, f"dbt {' '.join(args)} on {target} failed:\n{completed.stdout[-8000:]}"
     return elapsed
 
 
-@pytest.fixture(scope="module")
-def parity_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+def generate_home(home: Path, users: int, days: int) -> None:
     from huaxiang.generator import GeneratorConfig, generate
 
-    home = tmp_path_factory.mktemp("spark-parity")
     generate(
-        GeneratorConfig(users=USERS, days=DAYS, start=START, seed=11, bad_rate=0.02),
+        GeneratorConfig(users=users, days=days, start=START, seed=11, bad_rate=0.02),
         home / "landing",
         home / "truth",
         progress=False,
     )
-    timings: dict[str, float] = {}
 
+
+def spark_settings(home: Path) -> Settings:
+    return dataclasses.replace(Settings.from_env(), home=home, dbt_target="spark")
+
+
+def report_timings(home: Path, label: str, timings: dict[str, float]) -> None:
+    (home / "parity_timings.json").write_text(json.dumps(timings, indent=2))
+    print(f"\n{label} timings: {json.dumps({name: round(seconds, 1) for name, seconds in timings.items()})}")
+
+
+@pytest.fixture(scope="module")
+def spark_run(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> dict:
+    """`huaxiang run` on Spark over WHOLE_GRAPH_USERS × WHOLE_GRAPH_DAYS; its summary and `ml` tables."""
+    home = tmp_path_factory.mktemp("spark-run")
+    generate_home(home, WHOLE_GRAPH_USERS, WHOLE_GRAPH_DAYS)
     started = time.perf_counter()
     with huaxiang_home(home, SPARK_ENV) as settings:
         summary = run_pipeline(settings, progress=False)
-    timings["spark_huaxiang_run"] = time.perf_counter() - started
-    spark_settings = dataclasses.replace(Settings.from_env(), home=home, dbt_target="spark")
-    ml = run_in_engine_process(spark_settings, read_queries, {t: f"select * from ml.{t}" for t in ML_TABLES})
+        seconds = time.perf_counter() - started
+        quality = quality_report(settings)
+    ml = run_in_engine_process(spark_settings(home), read_queries, {t: f"select * from ml.{t}" for t in ML_TABLES})
+    report_timings(home, f"spark huaxiang run ({WHOLE_GRAPH_USERS} × {WHOLE_GRAPH_DAYS})", {"spark_run": seconds})
+    return {"home": home, "summary": summary, "ml": ml, "quality": quality}
+
+
+@pytest.fixture(scope="module")
+def parity_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Path:
+    """S data built on both engines: `huaxiang run` on DuckDB, then `dbt build` on Spark with DuckDB's `ml` tables."""
+    home = tmp_path_factory.mktemp("spark-parity")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    generate_home(home, PARITY_USERS, PARITY_DAYS)
+    timings["generate"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    with connect(home / "warehouse.duckdb") as conn:
-        for table in RAW_TABLES:
-            for day in landed_days(home / "landing", table):
-                load_partition(conn, home / "landing", table, day)
-        for table, data in ml.items():
-            DuckDBEngine(conn).replace_table(f"ml.{table}", data)
-    timings["duckdb_load"] = time.perf_counter() - started
-    # dbt unit tests are left out on DuckDB to keep CI short (the Spark run above runs them);
-    # every model and data test runs.
-    timings["duckdb_build"] = run_dbt(
-        home, "duckdb", "build", "--select", "path:models", "--exclude-resource-type", "unit_test"
+    with huaxiang_home(home, DUCKDB_ENV) as settings:
+        summary = run_pipeline(settings, progress=False)
+    timings["duckdb_huaxiang_run"] = time.perf_counter() - started
+    assert summary.success and not summary.failed_checks, summary.render()
+    with connect(home / "warehouse.duckdb", read_only=True) as conn:
+        ml = read_queries(DuckDBEngine(conn), {f"ml.{t}": f"select * from ml.{t}" for t in ML_TABLES})
+
+    timings["spark_register_sources"] = run_dbt(home, "spark", "run-operation", "register_spark_sources")
+    started = time.perf_counter()
+    run_in_engine_process(spark_settings(home), replace_tables, ml)
+    timings["spark_write_ml"] = time.perf_counter() - started
+    # Unit tests are left out: the whole-graph Spark run above runs them.
+    timings["spark_dbt_build"] = run_dbt(
+        home, "spark", "build", "--select", "path:models", "--exclude-resource-type", "unit_test"
     )
-    (home / "parity_timings.json").write_text(json.dumps(timings, indent=2))
-    print(f"\nspark parity timings ({USERS} users × {DAYS} days): {json.dumps(timings)}")
-    return {"home": home, "timings": timings, "summary": summary, "ml": ml}
+    report_timings(home, f"spark parity ({PARITY_USERS} × {PARITY_DAYS})", timings)
+    return home
 
 
-def test_huaxiang_run_materializes_the_whole_graph_on_spark(parity_home: dict) -> None:
-    summary: RunSummary = parity_home["summary"]
+def test_huaxiang_run_materializes_the_whole_graph_on_spark(spark_run: dict) -> None:
+    summary: RunSummary = spark_run["summary"]
     assert summary.success, summary.render()
     assert not summary.failed_steps and not summary.skipped_steps, summary.render()
     assert not summary.failed_checks, summary.render()
@@ -146,17 +177,27 @@ def test_huaxiang_run_materializes_the_whole_graph_on_spark(parity_home: dict) -
     passed = {check.name for check in summary.checks if check.passed}
     assert {suite.name for suite in discover_suites()} <= passed
     # The ML assets wrote their outputs into Spark.
-    ml = parity_home["ml"]
-    assert ml["user_clusters"].num_rows >= USERS * 0.9
-    assert ml["purchase_propensity"].num_rows >= USERS * 0.9
+    ml = spark_run["ml"]
+    assert ml["user_clusters"].num_rows >= WHOLE_GRAPH_USERS * 0.9
+    assert ml["purchase_propensity"].num_rows >= WHOLE_GRAPH_USERS * 0.9
     assert ml["user_recommendations"].num_rows > 0
     # The snapshot BI reads holds every mart, read from Spark.
     assert summary.published
     assert set(MARTS) <= set(summary.mart_rows)
-    assert summary.mart_rows["user_profile"] >= USERS * 0.9
+    assert summary.mart_rows["user_profile"] >= WHOLE_GRAPH_USERS * 0.9
     with connect(Path(summary.published) / "marts.duckdb", read_only=True) as conn:
         published_users = conn.execute("select count(*) from user_profile").fetchone()[0]
     assert published_users == summary.mart_rows["user_profile"]
+
+
+def test_the_quality_report_reads_the_spark_quarantine(spark_run: dict) -> None:
+    """`huaxiang quality` on the Spark target: exactly the injected bad rows, every check passed."""
+    report: QualityReport = spark_run["quality"]
+    injected = json.loads((spark_run["home"] / "truth" / "bad_rows.json").read_text())
+    assert [t.table for t in report.tables] == list(RAW_TABLES)
+    assert {t.table: report.rejected_rows(t.table) for t in report.tables if t.rejected} == injected
+    assert all(1 <= len(group.examples) <= EXAMPLES_PER_GROUP for group in report.rejects)
+    assert report.checks and not report.failed_checks
 
 
 def _columns(home: Path) -> dict[str, list[tuple[str, str]]]:
@@ -230,14 +271,13 @@ def _close(a, b) -> bool:
     return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
-def test_every_mart_is_equal_on_spark_and_duckdb(parity_home: dict) -> None:
-    home = parity_home["home"]
+def test_every_mart_is_equal_on_spark_and_duckdb(parity_home: Path) -> None:
+    home = parity_home
     queries = parity_queries(_columns(home))
     sql = {name: query for name, (query, _) in queries.items()}
     with connect(home / "warehouse.duckdb", read_only=True) as conn:
         duck = read_queries(DuckDBEngine(conn), sql)
-    spark_settings = dataclasses.replace(Settings.from_env(), home=home, dbt_target="spark")
-    spark = run_in_engine_process(spark_settings, read_queries, sql)
+    spark = run_in_engine_process(spark_settings(home), read_queries, sql)
 
     differences = []
     for name, (_, keys) in queries.items():
@@ -256,6 +296,6 @@ def test_every_mart_is_equal_on_spark_and_duckdb(parity_home: dict) -> None:
 
     # The comparison is not vacuous: the marts hold rows and revenue.
     profile = duck["user_profile"].to_pylist()[0]
-    assert profile["row_count"] >= USERS * 0.9
+    assert profile["row_count"] >= PARITY_USERS * 0.9
     assert duck["campaign_performance"].to_pylist()[0]["row_count"] > 0
     assert sum(row["members"] for row in duck["audience_sizes"].to_pylist()) > 0

@@ -151,15 +151,30 @@
 {%- endmacro %}
 
 
-{#- A tag's user_profile column as user_tags.tag_value text: booleans 'true'/'false', numbers cast. -#}
+{#- A tag's user_profile column as user_tags.tag_value text: booleans 'true'/'false', integers cast,
+    numbers as number_as_text. -#}
 {% macro tag_value_as_text(tag) -%}
     {%- if tag.value_type == 'boolean' -%}
         {{ dbt.cast_bool_to_text(tag.column) }}
-    {%- elif tag.value_type in ('integer', 'number') -%}
+    {%- elif tag.value_type == 'integer' -%}
         cast({{ tag.column }} as {{ dbt.type_string() }})
+    {%- elif tag.value_type == 'number' -%}
+        {{ number_as_text(tag.column) }}
     {%- else -%}
         {{ tag.column }}
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- A number as the same text on every engine: rounded to 6 decimals, no exponent, no trailing
+    zeros (0.000332, 0.5, 12). A plain cast prints doubles per engine: DuckDB 0.00033208…,
+    Spark 3.3208…E-4. A decimal with 6 decimals prints without exponent on both. -#}
+{% macro number_as_text(expression) -%}
+    regexp_replace(
+        regexp_replace(cast(cast({{ expression }} as decimal(38, 6)) as {{ dbt.type_string() }}), '0+$', ''),
+        '[.]$',
+        ''
+    )
 {%- endmacro %}
 
 

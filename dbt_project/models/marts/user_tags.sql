@@ -3,8 +3,8 @@
     The tags in long form: one row per user, tag and value (multi-valued tags, e.g.
     category_affinity, have a row per value). Unpivoted from user_profile for every catalog tag
     that is not retired (tag_catalog() — the column named by the tag, the score named by its
-    score_column); a null tag value is no row. Values are text: booleans 'true'/'false', numbers
-    as written by the warehouse. score is numeric where the catalog defines one.
+    score_column); a null tag value is no row. Values are text: booleans 'true'/'false', integers
+    cast, other numbers as number_as_text (the same text on every engine). score is numeric where the catalog defines one.
 -#}
 
 {%- set text = dbt.type_string() -%}
