@@ -380,10 +380,10 @@ def read_queries(engine: Engine, queries: dict[str, str]) -> dict[str, pa.Table]
     return {name: engine.read_arrow(sql) for name, sql in queries.items()}
 
 
-if __name__ == "__main__":
-    _serve(Path(sys.argv[1]), Path(sys.argv[2]))
-
-
 def replace_tables(engine: Engine, tables: dict[str, pa.Table]) -> dict[str, int]:
     """Several relations replaced at once (one engine process for all of them); rows written per relation."""
     return {relation: engine.replace_table(relation, data) for relation, data in tables.items()}
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from huaxiang.contract import RAW_TABLES
-from huaxiang.engines import Engine, is_spark_target, open_engine
+from huaxiang.engines import Engine, is_spark_target, open_engine, spark_conf
 from huaxiang.settings import Settings
 
 if TYPE_CHECKING:
@@ -143,7 +143,9 @@ def quality_report(settings: Settings, *, first_day: date | None = None, last_da
 
 
 def _warehouse_location(settings: Settings) -> Path:
-    return settings.home / "spark" / "warehouse" if is_spark_target(settings.dbt_target) else settings.warehouse_path
+    if is_spark_target(settings.dbt_target):
+        return Path(spark_conf(settings.home)["spark.sql.warehouse.dir"])
+    return settings.warehouse_path
 
 
 def read_quarantine(

@@ -4,7 +4,8 @@
     category_affinity, have a row per value). Unpivoted from user_profile for every catalog tag
     that is not retired (tag_catalog() — the column named by the tag, the score named by its
     score_column); a null tag value is no row. Values are text: booleans 'true'/'false', integers
-    cast, other numbers as number_as_text (the same text on every engine). score is numeric where the catalog defines one.
+    cast, other numbers as number_as_text (the same text on every engine). score is numeric where
+    the catalog defines one.
 -#}
 
 {%- set text = dbt.type_string() -%}
