@@ -9,6 +9,13 @@ latest one, for users held out of training (no user is on both sides). Gradient 
 with a logistic baseline, each calibrated by cross-validation grouped by user. The winner is refitted,
 calibrated, on every row. Without enough labelled rows (short history, very few buyers) a
 documented order-rate heuristic is used instead of failing.
+
+Before fitting, the features are screened on the training rows (`ml_assets.screening`): columns
+with no values, one value or almost no values on this source are dropped with a logged reason, kept
+in the fit (`dropped_features`) and the model record. A purchase-only source leaves mostly the
+order history; for it the BG/NBD model of repeat buying (`ml_assets.bgnbd`) is both an input (its
+P(alive), expected purchases and P(purchase in H days), fitted on the training rows without labels)
+and a candidate of its own, so the chosen model ranks at least as well as BG/NBD on validation.
 """
 
 from __future__ import annotations
@@ -27,13 +34,16 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from ml_assets import bgnbd
 from ml_assets.config import PropensityConfig
 from ml_assets.gates import GateOutcome, model_status, propensity_model_gates
 from ml_assets.metrics import BinaryMetrics, binary_metrics, calibration_table, deciles
 from ml_assets.registry import ModelRecord, ModelRegistry, new_version
+from ml_assets.screening import FeatureScreen, screen_features
 
 FAMILY = "propensity"
 HEURISTIC_KIND = "order_rate_heuristic"
@@ -41,6 +51,9 @@ HEURISTIC_KIND = "order_rate_heuristic"
 ORDERS, OBSERVED_DAYS = "orders", "observed_days"
 HEURISTIC_INPUTS = (ORDERS, OBSERVED_DAYS)
 HASH_BUCKETS = 10_000
+BGNBD_KIND = "bgnbd"
+BGNBD_OUTPUTS = ("bgnbd_p_alive", "bgnbd_expected", "bgnbd_p_purchase")
+CONTEXT = "ml/propensity_model"  # names the model in log lines
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +73,71 @@ class OrderRateModel:
         rate = (orders + self.population_rate * self.prior_days) / (days + self.prior_days)
         positive = 1 - np.exp(-self.horizon_days * rate)
         return np.column_stack([1 - positive, positive])
+
+
+def _bgnbd_inputs(matrix: Any, index: tuple[int, ...]) -> pd.DataFrame:
+    values = np.asarray(matrix, dtype=float)
+    return pd.DataFrame({name: values[:, i] for name, i in zip(bgnbd.INPUTS, index, strict=True)})
+
+
+def _fit_bgnbd_or_none(inputs: pd.DataFrame) -> bgnbd.BGNBD | None:
+    try:
+        return bgnbd.fit_bgnbd_frame(inputs)
+    except (bgnbd.BGNBDError, ValueError, FloatingPointError) as error:
+        log.warning("%s: BG/NBD could not be fitted (%s); its features are left empty", CONTEXT, error)
+        return None
+
+
+class BGNBDFeatures(TransformerMixin, BaseEstimator):
+    """Appends BG/NBD P(alive), expected purchases and P(>= 1 purchase) in H days to the matrix.
+
+    The BG/NBD is fitted (without labels) on the rows the pipeline is fitted on; `index` gives the
+    positions of orders, days since first/last order and observed days among the columns."""
+
+    def __init__(self, horizon_days: int = 30, index: tuple[int, ...] = ()) -> None:
+        self.horizon_days = horizon_days
+        self.index = index
+
+    def fit(self, X: Any, y: Any = None) -> BGNBDFeatures:  # noqa: N803 (scikit-learn's names)
+        self.model_ = _fit_bgnbd_or_none(_bgnbd_inputs(X, self.index))
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:  # noqa: N803
+        values = np.asarray(X, dtype=float)
+        if self.model_ is None:
+            extra = np.full((len(values), len(BGNBD_OUTPUTS)), np.nan)
+        else:
+            extra = self.model_.predict_frame(_bgnbd_inputs(values, self.index), self.horizon_days).to_numpy(float)
+        return np.hstack([values, extra])
+
+
+class BGNBDClassifier(ClassifierMixin, BaseEstimator):
+    """The BG/NBD baseline as a classifier: P(>= 1 purchase in H days) from the order history alone
+    (fitted without labels; calibration around it uses them)."""
+
+    def __init__(self, horizon_days: int = 30, index: tuple[int, ...] = ()) -> None:
+        self.horizon_days = horizon_days
+        self.index = index
+
+    def fit(self, X: Any, y: Any) -> BGNBDClassifier:  # noqa: N803
+        self.classes_ = np.array([False, True])
+        self.model_ = bgnbd.fit_bgnbd_frame(_bgnbd_inputs(X, self.index))
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
+        p = self.model_.predict_frame(_bgnbd_inputs(X, self.index), self.horizon_days)["bgnbd_p_purchase"]
+        positive = p.to_numpy(float)
+        return np.column_stack([1 - positive, positive])
+
+    def predict(self, X: Any) -> np.ndarray:  # noqa: N803
+        return self.predict_proba(X)[:, 1] >= 0.5
+
+
+def bgnbd_index(feature_names: list[str]) -> tuple[int, ...] | None:
+    """Positions of the BG/NBD inputs among the features, or None when one is missing."""
+    if not all(name in feature_names for name in bgnbd.INPUTS):
+        return None
+    return tuple(feature_names.index(name) for name in bgnbd.INPUTS)
 
 
 @dataclass
@@ -92,36 +170,58 @@ class PropensityFit:
     calibration: pd.DataFrame | None = None
     calibration_method: str | None = None
     fallback_reason: str | None = None
+    dropped_features: dict[str, str] = field(default_factory=dict)
 
     @property
     def evaluated(self) -> bool:
         return self.validation is not None and not np.isnan(self.validation.roc_auc)
 
 
-def candidate_estimators(config: PropensityConfig) -> dict[str, Any]:
-    """Gradient boosting (handles missing values and interactions) and the logistic baseline."""
-    return {
-        "hist_gradient_boosting": HistGradientBoostingClassifier(
-            learning_rate=0.05,
-            max_iter=400,
-            max_leaf_nodes=15,
-            min_samples_leaf=100,
-            l2_regularization=1.0,
-            early_stopping=True,
-            validation_fraction=0.1,
-            n_iter_no_change=20,
-            random_state=config.random_state,
+def candidate_estimators(config: PropensityConfig, feature_names: list[str] | None = None) -> dict[str, Any]:
+    """Gradient boosting (handles missing values and interactions) and the logistic baseline; when
+    the order history is among the features, both also get the BG/NBD predictions as inputs, and
+    BG/NBD itself competes (the baseline a purchase-only source must at least match)."""
+    index = bgnbd_index(list(feature_names)) if feature_names is not None else None
+
+    def with_bgnbd(steps: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+        return [("bgnbd", BGNBDFeatures(config.horizon_days, index)), *steps] if index is not None else steps
+
+    candidates: dict[str, Any] = {
+        "hist_gradient_boosting": Pipeline(
+            with_bgnbd(
+                [
+                    (
+                        "model",
+                        HistGradientBoostingClassifier(
+                            learning_rate=0.05,
+                            max_iter=400,
+                            max_leaf_nodes=15,
+                            min_samples_leaf=100,
+                            l2_regularization=1.0,
+                            early_stopping=True,
+                            validation_fraction=0.1,
+                            n_iter_no_change=20,
+                            random_state=config.random_state,
+                        ),
+                    )
+                ]
+            )
         ),
         "logistic_regression": Pipeline(
-            [
-                ("impute", SimpleImputer(strategy="median", add_indicator=True)),
-                # arcsinh tames heavy tails (counts, money) and keeps signs (price index).
-                ("compress", FunctionTransformer(np.arcsinh, feature_names_out="one-to-one")),
-                ("scale", StandardScaler()),
-                ("model", LogisticRegression(C=0.5, max_iter=2_000)),
-            ]
+            with_bgnbd(
+                [
+                    ("impute", SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)),
+                    # arcsinh tames heavy tails (counts, money) and keeps signs (price index).
+                    ("compress", FunctionTransformer(np.arcsinh, feature_names_out="one-to-one")),
+                    ("scale", StandardScaler()),
+                    ("model", LogisticRegression(C=0.5, max_iter=2_000)),
+                ]
+            )
         ),
     }
+    if index is not None:
+        candidates[BGNBD_KIND] = BGNBDClassifier(config.horizon_days, index)
+    return candidates
 
 
 def held_out_users(user_ids: pd.Series, share: float, seed: int) -> np.ndarray:
@@ -209,6 +309,42 @@ def fit_propensity(
         return _fit_propensity(training, feature_names, score_features, config)
 
 
+class PropensityFitError(RuntimeError):
+    """No candidate model could be fitted: the message says which and why, in one line."""
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def _fallback(
+    training: pd.DataFrame,
+    score_features: pd.DataFrame,
+    config: PropensityConfig,
+    reason: str,
+    split: str,
+    as_of_days: list[str],
+    screen: FeatureScreen | None,
+) -> PropensityFit:
+    history = int(score_features[OBSERVED_DAYS].max()) if len(score_features) else 0
+    if history < config.horizon_days:
+        reason += (
+            f"; the data covers at most {history} day(s), less than the {config.horizon_days}-day horizon: "
+            "the order-rate heuristic extrapolates that short history (scores are indicative only)"
+        )
+    log.warning("propensity fallback (%s): %s", HEURISTIC_KIND, reason)
+    return PropensityFit(
+        model=heuristic_model(score_features, config),
+        split=split,
+        train_rows=len(training),
+        train_positives=int(training["purchased"].sum()) if len(training) else 0,
+        train_as_of=as_of_days,
+        fallback_reason=reason,
+        dropped_features=screen.dropped if screen else {},
+    )
+
+
 def _fit_propensity(
     training: pd.DataFrame,
     feature_names: list[str],
@@ -223,35 +359,42 @@ def _fit_propensity(
     if reason is None:
         reason = _too_little(training[train], config) or _too_little(training[valid], config)
     if reason is not None:
-        history = int(score_features[OBSERVED_DAYS].max()) if len(score_features) else 0
-        if history < config.horizon_days:
-            reason += (
-                f"; the data covers at most {history} day(s), less than the {config.horizon_days}-day horizon: "
-                "the order-rate heuristic extrapolates that short history (scores are indicative only)"
-            )
-        log.warning("propensity fallback (%s): %s", HEURISTIC_KIND, reason)
-        return PropensityFit(
-            model=heuristic_model(score_features, config),
-            split=split,
-            train_rows=len(training),
-            train_positives=positives,
-            train_as_of=as_of_days,
-            fallback_reason=reason,
-        )
+        return _fallback(training, score_features, config, reason, split, as_of_days, None)
+
+    # Features without signal on this source are dropped (logged, recorded), judged on the fit rows.
+    screen = screen_features(training[train], feature_names, context=CONTEXT)
+    if not screen.kept:
+        reason = f"no feature carries a signal on this source ({screen.describe()})"
+        return _fallback(training, score_features, config, reason, split, as_of_days, screen)
+    kept = screen.kept
 
     fit_rows, valid_rows = training[train], training[valid]
     candidates: dict[str, BinaryMetrics] = {}
     validation_scores: dict[str, np.ndarray] = {}
-    for name, estimator in candidate_estimators(config).items():
-        model, _ = _fit_calibrated(estimator, fit_rows, feature_names, config)
-        validation_scores[name] = _predict(model, valid_rows, feature_names)
+    failures: dict[str, str] = {}
+    for name, estimator in candidate_estimators(config, kept).items():
+        try:
+            model, _ = _fit_calibrated(estimator, fit_rows, kept, config)
+            validation_scores[name] = _predict(model, valid_rows, kept)
+        except Exception as error:  # noqa: BLE001 — one candidate failing must not sink the others
+            failures[name] = _one_line(error)
+            log.warning("%s: candidate %s failed and is skipped: %s", CONTEXT, name, failures[name])
+            continue
         candidates[name] = binary_metrics(valid_rows["purchased"], validation_scores[name])
-    # Best ranking wins; the Brier score breaks ties.
-    chosen = max(candidates, key=lambda name: (round(candidates[name].roc_auc, 3), -candidates[name].brier))
+    if not candidates:
+        raise PropensityFitError(
+            "no propensity candidate could be fitted: " + "; ".join(f"{k}: {v}" for k, v in failures.items())
+        )
+    # Best ranking wins; the Brier score breaks ties, then the candidate order (gradient boosting first).
+    order = list(candidates)
+    chosen = max(
+        candidates,
+        key=lambda name: (round(candidates[name].roc_auc, 3), -candidates[name].brier, -order.index(name)),
+    )
 
-    final, method = _fit_calibrated(candidate_estimators(config)[chosen], training, feature_names, config)
+    final, method = _fit_calibrated(candidate_estimators(config, kept)[chosen], training, kept, config)
     return PropensityFit(
-        model=PropensityModel(final, list(feature_names), config.horizon_days, chosen),
+        model=PropensityModel(final, list(kept), config.horizon_days, chosen),
         split=split,
         train_rows=len(training),
         train_positives=positives,
@@ -260,6 +403,7 @@ def _fit_propensity(
         candidates=candidates,
         calibration=calibration_table(valid_rows["purchased"], validation_scores[chosen]),
         calibration_method=method,
+        dropped_features=screen.dropped,
     )
 
 
@@ -299,6 +443,7 @@ def fit_info(fit: PropensityFit) -> dict[str, Any]:
         "candidates": {name: metrics.as_dict() for name, metrics in fit.candidates.items()},
         "calibration_table": fit.calibration.round(4).to_dict("records") if fit.calibration is not None else [],
         "fallback_reason": fit.fallback_reason,
+        "dropped_features": dict(fit.dropped_features),
     }
 
 
