@@ -9,9 +9,12 @@ on a sample for each k of the configured range; the k with the best silhouette a
 smallest cluster keeps the minimum share wins, and every user is assigned to the nearest centroid.
 
 Ids are stable across reruns: the new centroids are matched to the previous model's (Hungarian
-assignment on their distance in today's feature space) and inherit their ids. Names come from the
-centroid's profile (z-scores against the population) through scoring rules, again assigned one to
-one so names are unique; a cluster keeps its previous name when that still fits.
+assignment on their distance in today's feature space) and inherit their ids. Names are derived
+from each centroid against the population, never from a fixed persona list: the 1-3 profile
+columns where the centroid deviates most (in population standard deviations, at most one per
+group) are put in words ("night-time, mobile app, coupon-heavy" / "夜间活跃、App端、爱用券");
+colliding names get their next strongest word until they differ, and a cluster keeps its previous
+words while they still hold. Profile columns without signal on the source are left out first.
 """
 
 from __future__ import annotations
@@ -27,14 +30,14 @@ from sklearn.metrics import silhouette_score
 from threadpoolctl import threadpool_limits
 
 from ml_assets.config import MIN_CLUSTER_USERS, ClusteringConfig, effective_min_cluster_share
+from ml_assets.screening import screen_features
 
 log = logging.getLogger(__name__)
 
+CONTEXT = "ml/user_clusters"  # names the model in log lines
 CATEGORY_PREFIX = "category: "
 CLIP = 3.0  # z-scores beyond this are outliers and are clipped
 MINIBATCH_ABOVE = 20_000  # fit samples larger than this use MiniBatchKMeans
-NAME_MIN_SCORE = 0.25  # a rule must fit at least this well to name a cluster
-KEEP_NAME_BONUS = 0.3
 
 # column -> (group, log-compressed?)
 PROFILE_COLUMNS: dict[str, tuple[str, bool]] = {
@@ -78,37 +81,39 @@ GROUP_WEIGHTS = {
 
 
 @dataclass(frozen=True)
-class NameRule:
-    name: str
-    name_zh: str
-    weights: dict[str, float]  # profile column -> weight on its population z-score
+class Descriptor:
+    """Words for a centroid well above (high) or below (low) the population on one column; None: no word."""
+
+    high: tuple[str, str] | None  # (English, Chinese)
+    low: tuple[str, str] | None = None
 
 
-NAME_RULES: tuple[NameRule, ...] = (
-    NameRule(
-        "high-value loyal",
-        "高价值忠诚",
-        {"visits_per_month": 1.0, "orders_per_month": 1.5, "avg_order_value": 0.5, "coupon_share": -0.5},
-    ),
-    NameRule("deal hunters", "优惠猎手", {"coupon_share": 1.5, "discount_share": 0.5, "price_index": -0.5}),
-    NameRule("night-owl mobile", "夜猫子移动端", {"late_night_share": 1.5, "app_share": 1.0}),
-    NameRule(
-        "new explorers",
-        "新客探索者",
-        {"tenure_days": -1.5, "events_per_session": 0.5, "conversion": -0.5, "recency_share": -0.5},
-    ),
-    NameRule("dormant", "沉睡用户", {"recency_share": 1.5, "visits_per_month": -1.0}),
-    NameRule(
-        "occasional gift buyers",
-        "偶购送礼",
-        {"avg_order_value": 1.0, "conversion": 1.0, "visits_per_month": -1.0, "price_index": 0.5},
-    ),
-)
-GENERIC_NAMES: tuple[tuple[str, str], ...] = (
-    ("mainstream shoppers", "大众用户"),
-    ("casual browsers", "随便逛逛"),
-    ("steady regulars", "稳定常客"),
-)
+# Words a marketer reads, per profile column: a cluster is named by the 1-3 columns on which its
+# centroid deviates most from the population (standardised), at most one per feature group.
+DESCRIPTORS: dict[str, Descriptor] = {
+    "visits_per_month": Descriptor(("frequent", "常来"), ("infrequent", "少来")),
+    "orders_per_month": Descriptor(("repeat-buying", "复购多"), ("rarely buying", "少购买")),
+    "conversion": Descriptor(("decisive", "高转化"), ("browse-only", "只逛不买")),
+    "avg_order_value": Descriptor(("high-spend", "高客单"), ("low-spend", "低客单")),
+    "price_index": Descriptor(("premium", "偏好高价"), ("budget", "偏好低价")),
+    "coupon_share": Descriptor(("coupon-heavy", "爱用券"), ("full-price", "少用券")),
+    "discount_share": Descriptor(("discount-seeking", "追折扣")),
+    "late_night_share": Descriptor(("night-time", "夜间活跃")),
+    "daytime_share": Descriptor(("daytime", "白天活跃")),
+    "evening_share": Descriptor(("evening", "晚间活跃")),
+    "app_share": Descriptor(("mobile app", "App端")),
+    "web_share": Descriptor(("web", "网页端")),
+    "mini_program_share": Descriptor(("mini-program", "小程序")),
+    "tenure_days": Descriptor(("long-standing", "老客"), ("new", "新客")),
+    "recency_share": Descriptor(("lapsing", "沉睡"), ("recently active", "近期活跃")),
+    "events_per_session": Descriptor(("deep-browsing", "深度浏览"), ("quick-visit", "浅浏览")),
+    "search_share": Descriptor(("search-led", "爱搜索")),
+}
+TYPICAL = ("typical", "大众")  # a centroid close to the population on every column
+NAME_MIN_Z = 0.5  # a column names a cluster when its centroid is this many sds from the population
+NAME_KEEP_Z = 0.3  # a previous name is kept while each of its words still holds this well
+NAME_WORDS = 3  # words in a name before disambiguation
+NAME_MAX_WORDS = 5
 
 
 # Pseudo-counts of the empirical-Bayes shrinkage of shares towards the population: a share seen over
@@ -216,6 +221,8 @@ class ClusterModel:
     centroids: pd.DataFrame  # index stable id, transformed (unscaled) feature means
     silhouette: float
     k_scores: dict[int, float] = field(default_factory=dict)
+    name_keys: dict[int, list[str]] = field(default_factory=dict)  # the words behind each name
+    dropped_features: dict[str, str] = field(default_factory=dict)  # profile column -> why it was left out
 
 
 @dataclass
@@ -304,40 +311,118 @@ def _match_ids(centroids: np.ndarray, previous: ClusterModel | None, scaler: Sca
     return ids
 
 
-def _name_scores(centroids: pd.DataFrame, population: pd.DataFrame) -> np.ndarray:
-    """How well each rule fits each cluster: weighted mean of the centroid's population z-scores."""
-    std = population.std().replace(0, 1.0)
-    z = (centroids - population.mean()) / std
-    scores = np.zeros((len(centroids), len(NAME_RULES)))
-    for j, rule in enumerate(NAME_RULES):
-        total = sum(abs(w) for w in rule.weights.values())
-        for column, weight in rule.weights.items():
-            if column in z:
-                scores[:, j] += weight * z[column].to_numpy() / total
-    return scores
+def _word(column: str, z: float) -> tuple[str, str] | None:
+    if column.startswith(CATEGORY_PREFIX):
+        category = column[len(CATEGORY_PREFIX) :]
+        return (f"{category}-focused", f"偏好{category}") if z > 0 else None
+    descriptor = DESCRIPTORS.get(column)
+    if descriptor is None:
+        return None
+    return descriptor.high if z > 0 else descriptor.low
+
+
+def _key(column: str, z: float) -> str:
+    return f"{column}{'+' if z > 0 else '-'}"
+
+
+def centroid_z(centroids: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Each centroid against the population, in population standard deviations per column."""
+    columns = [c for c in centroids.columns if c in population.columns]
+    std = population[columns].std()
+    std = std.where(std > 1e-12, np.inf)  # a constant column describes no cluster
+    return (centroids[columns] - population[columns].mean()) / std
+
+
+def _ranked_words(z: pd.Series) -> list[tuple[str, float]]:
+    """(key, |z|) of the columns with a word for their direction, strongest first, one per group;
+    ties by column name (deterministic)."""
+    groups = column_groups(list(z.index))
+    ranked = sorted(
+        ((column, float(value)) for column, value in z.items() if np.isfinite(value) and value != 0),
+        key=lambda item: (-abs(item[1]), item[0]),
+    )
+    words, used = [], set()
+    for column, value in ranked:
+        if _word(column, value) is None or groups[column] in used:
+            continue
+        used.add(groups[column])
+        words.append((_key(column, value), abs(value)))
+    return words
+
+
+def _render(keys: list[str]) -> tuple[str, str]:
+    if not keys:
+        return TYPICAL
+    words = [_word(key[:-1], 1.0 if key.endswith("+") else -1.0) for key in keys]
+    return ", ".join(w[0] for w in words if w), "、".join(w[1] for w in words if w)
+
+
+def _still_holds(keys: list[str], z: pd.Series) -> bool:
+    """Every word of a previous name still describes the centroid (same direction, strong enough)."""
+    for key in keys:
+        column, sign = key[:-1], 1.0 if key.endswith("+") else -1.0
+        if column not in z or not np.isfinite(z[column]) or sign * z[column] < NAME_KEEP_Z:
+            return False
+    return bool(keys)
+
+
+def name_keys(
+    centroids: pd.DataFrame, population: pd.DataFrame, previous_keys: dict[int, list[str]] | None = None
+) -> dict[int, list[str]]:
+    """The words naming each cluster (keys like "coupon_share+"), unique across the clusters.
+
+    A cluster is named by the up to NAME_WORDS columns where its centroid deviates most from the
+    population (at least NAME_MIN_Z sds; none: "typical"); it keeps its previous words while they
+    still hold. Clusters whose names collide get their next strongest word, in turn, until the names
+    differ; failing that (identical profiles), a number is appended when rendered (`render_names`).
+    """
+    z = centroid_z(centroids, population)
+    ids = sorted(int(i) for i in centroids.index)
+    ranked = {cid: _ranked_words(z.loc[cid]) for cid in ids}
+    keys: dict[int, list[str]] = {}
+    for cid in ids:
+        previous = (previous_keys or {}).get(cid)
+        if previous and _still_holds(previous, z.loc[cid]):
+            keys[cid] = list(previous)
+        else:
+            keys[cid] = [key for key, strength in ranked[cid][:NAME_WORDS] if strength >= NAME_MIN_Z]
+    while True:
+        by_name: dict[tuple[str, str], list[int]] = {}
+        for cid in ids:
+            by_name.setdefault(_render(keys[cid]), []).append(cid)
+        extended = False
+        for members in by_name.values():
+            if len(members) < 2:
+                continue
+            for cid in members:
+                spare = [key for key, _ in ranked[cid] if key not in keys[cid]]
+                if spare and len(keys[cid]) < NAME_MAX_WORDS:
+                    keys[cid].append(spare[0])
+                    extended = True
+        if not extended:
+            return keys
+
+
+def render_names(keys: dict[int, list[str]]) -> tuple[dict[int, str], dict[int, str]]:
+    """English and Chinese names from the words; names still equal get " 2", " 3" … by id."""
+    names, names_zh = {}, {}
+    seen: dict[str, int] = {}
+    for cid in sorted(keys):
+        name, name_zh = _render(keys[cid])
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] > 1:
+            name, name_zh = f"{name} {seen[name]}", f"{name_zh} {seen[name]}"
+        names[cid], names_zh[cid] = name, name_zh
+    return names, names_zh
 
 
 def name_clusters(
-    centroids: pd.DataFrame, population: pd.DataFrame, previous_names: dict[int, str]
-) -> tuple[dict[int, str], dict[int, str]]:
-    """Unique names: rules assigned one to one maximising fit (a bonus for keeping a name), then generic ones."""
-    scores = _name_scores(centroids, population)
-    ids = centroids.index.to_list()
-    for i, cluster_id in enumerate(ids):
-        for j, rule in enumerate(NAME_RULES):
-            if previous_names.get(cluster_id) == rule.name:
-                scores[i, j] += KEEP_NAME_BONUS
-    rows, cols = linear_sum_assignment(-scores)
-    names, names_zh = {}, {}
-    for row, col in zip(rows, cols, strict=True):
-        if scores[row, col] >= NAME_MIN_SCORE:
-            names[ids[row]], names_zh[ids[row]] = NAME_RULES[col].name, NAME_RULES[col].name_zh
-    generic = iter(GENERIC_NAMES)
-    for cluster_id in ids:
-        if cluster_id not in names:
-            name, name_zh = next(generic, (f"segment {cluster_id}", f"群组 {cluster_id}"))
-            names[cluster_id], names_zh[cluster_id] = name, name_zh
-    return names, names_zh
+    centroids: pd.DataFrame, population: pd.DataFrame, previous_keys: dict[int, list[str]] | None = None
+) -> tuple[dict[int, str], dict[int, str], dict[int, list[str]]]:
+    """Unique, readable names (English, Chinese) from each centroid against the population, and their words."""
+    keys = name_keys(centroids, population, previous_keys)
+    names, names_zh = render_names(keys)
+    return names, names_zh, keys
 
 
 def fit_clusters(
@@ -357,6 +442,9 @@ def _fit_clusters(
     config: ClusteringConfig,
 ) -> ClusterResult:
     profile = profile_frame(features, category_mix, config.top_categories)
+    # Columns without signal on this source (e.g. every hour share on a purchase-only log) are left out.
+    screen = screen_features(transform(profile), list(profile.columns), context=CONTEXT, min_non_null=1)
+    profile = profile[screen.kept] if screen.kept else profile
     transformed = transform(profile)
     scaler = Scaler.fit(transformed)
     matrix = scaler.apply(transformed)
@@ -368,7 +456,7 @@ def _fit_clusters(
     centroids = transformed.groupby(labels).mean().reindex(range(k)).fillna(0.0)
     ids = _match_ids(centroids.to_numpy(), previous, scaler)
     centroids.index = ids
-    names, names_zh = name_clusters(centroids, transformed, previous.names if previous else {})
+    names, names_zh, keys = name_clusters(centroids, transformed, getattr(previous, "name_keys", None) or {})
 
     model = ClusterModel(
         scaler=scaler,
@@ -376,6 +464,8 @@ def _fit_clusters(
         ids=ids,
         names=names,
         names_zh=names_zh,
+        name_keys=keys,
+        dropped_features=screen.dropped,
         centroids=centroids,
         silhouette=k_scores.get(k, float("nan")),
         k_scores=k_scores,

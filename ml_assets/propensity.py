@@ -28,18 +28,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import Pipeline
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ml_assets import bgnbd
 from ml_assets.config import PropensityConfig
+from ml_assets.failures import cause_of
 from ml_assets.gates import GateOutcome, model_status, propensity_model_gates
 from ml_assets.metrics import BinaryMetrics, binary_metrics, calibration_table, deciles
 from ml_assets.registry import ModelRecord, ModelRegistry, new_version
@@ -313,11 +314,6 @@ class PropensityFitError(RuntimeError):
     """No candidate model could be fitted: the message says which and why, in one line."""
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
-
-
 def _fallback(
     training: pd.DataFrame,
     score_features: pd.DataFrame,
@@ -377,7 +373,7 @@ def _fit_propensity(
             model, _ = _fit_calibrated(estimator, fit_rows, kept, config)
             validation_scores[name] = _predict(model, valid_rows, kept)
         except Exception as error:  # noqa: BLE001 — one candidate failing must not sink the others
-            failures[name] = _one_line(error)
+            failures[name] = cause_of(error)
             log.warning("%s: candidate %s failed and is skipped: %s", CONTEXT, name, failures[name])
             continue
         candidates[name] = binary_metrics(valid_rows["purchased"], validation_scores[name])

@@ -54,9 +54,9 @@ def simulate_log(spec: PurchaseLogSpec) -> pd.DataFrame:
             if rng.uniform() < lapse[i]:
                 break
             t += rng.gamma(spec.regularity, 1.0 / (spec.regularity * rate[i]))
-    return pd.DataFrame(
-        {"customer_id": [f"c{c:06d}" for c in customers], "day": days, "amount": amounts}
-    ).sort_values(["customer_id", "day"], ignore_index=True)
+    return pd.DataFrame({"customer_id": [f"c{c:06d}" for c in customers], "day": days, "amount": amounts}).sort_values(
+        ["customer_id", "day"], ignore_index=True
+    )
 
 
 def features_as_of(log: pd.DataFrame, as_of: int) -> pd.DataFrame:

@@ -280,7 +280,15 @@ def test_clusters_recover_groups_and_name_them_by_their_profile() -> None:
     assert adjusted_rand_score(truth, labels) > 0.9
     assert len(result.model.ids) == 4
     names = result.assignments.assign(group=truth).groupby("group")["cluster_name"].agg(lambda s: s.mode()[0])
-    assert names.to_dict() == {0: "high-value loyal", 1: "deal hunters", 2: "night-owl mobile", 3: "new explorers"}
+    # Named from each centroid against the population, never from a persona list.
+    words = {group: set(name.split(", ")) for group, name in names.items()}
+    assert words[0] & {"frequent", "repeat-buying", "decisive"}  # loyal: visits and buys the most
+    assert "coupon-heavy" in words[1]  # deal hunters
+    assert {"night-time", "mobile app"} <= words[2]  # night owls on the app
+    assert "new" in words[3]  # tenure of days
+    assert all(1 <= len(w) <= clustering.NAME_WORDS for w in words.values())
+    zh = result.assignments.drop_duplicates("cluster_id").set_index("cluster_id")["cluster_name_zh"]
+    assert any("爱用券" in name for name in zh)
     assert result.assignments["confidence"].between(0, 1).all()
     assert result.assignments["cluster_name"].nunique() == result.assignments["cluster_id"].nunique()
     profile = clustering.describe_clusters(features, mix, result.assignments)
@@ -306,12 +314,38 @@ def test_k_respects_the_minimum_cluster_share() -> None:
     assert result.assignments["cluster_id"].value_counts(normalize=True).min() >= 0.05
 
 
-def test_names_are_unique_even_when_rules_compete() -> None:
-    population = pd.DataFrame({"coupon_share": [0.0, 0.1, 0.9, 0.95], "discount_share": [0, 0, 0.1, 0.1]})
-    centroids = pd.DataFrame({"coupon_share": [0.9, 0.95, 0.05], "discount_share": [0.1, 0.1, 0.0]}, index=[0, 1, 2])
-    names, names_zh = clustering.name_clusters(centroids, population, previous_names={})
-    assert len(set(names.values())) == 3 and set(names_zh) == {0, 1, 2}
-    assert "deal hunters" in names.values()
+def test_names_are_unique_deterministic_and_keep_their_words_while_they_hold() -> None:
+    rng = np.random.default_rng(0)
+    population = pd.DataFrame(
+        {"coupon_share": rng.uniform(0, 1, 400), "app_share": rng.uniform(0, 1, 400),
+         "late_night_share": rng.uniform(0, 1, 400), "tenure_days": rng.uniform(0, 6, 400)}
+    )  # fmt: skip
+    centroids = pd.DataFrame(
+        {
+            "coupon_share": [0.95, 0.95, 0.05, 0.5],
+            "app_share": [0.8, 0.5, 0.5, 0.5],
+            "late_night_share": [0.5, 0.75, 0.5, 0.5],
+            "tenure_days": [3.0, 3.0, 3.0, 3.1],
+        },
+        index=[0, 1, 2, 3],
+    )
+    names, names_zh, keys = clustering.name_clusters(centroids, population)
+    assert names == {0: "coupon-heavy, mobile app", 1: "coupon-heavy, night-time", 2: "full-price", 3: "typical"}
+    assert names_zh == {0: "爱用券、App端", 1: "爱用券、夜间活跃", 2: "少用券", 3: "大众"}
+    assert keys[2] == ["coupon_share-"]
+    assert clustering.name_clusters(centroids.iloc[::-1], population)[0] == names  # order-independent
+    # A cluster keeps its previous words while they still hold; words that no longer hold are replaced.
+    previous = {0: ["app_share+", "coupon_share+"], 2: ["late_night_share+"]}
+    again = clustering.name_clusters(centroids, population, previous)[0]
+    assert again[0] == "mobile app, coupon-heavy" and again[2] == "full-price"
+
+
+def test_identical_centroids_still_get_distinct_names() -> None:
+    population = pd.DataFrame({"coupon_share": [0.0, 1.0, 0.5, 0.5]})
+    centroids = pd.DataFrame({"coupon_share": [0.9, 0.9, 0.9]}, index=[4, 2, 7])
+    names, names_zh, _ = clustering.name_clusters(centroids, population)
+    assert names == {2: "coupon-heavy", 4: "coupon-heavy 2", 7: "coupon-heavy 3"}
+    assert names_zh[4] == "爱用券 2"
 
 
 # -------------------------------------------------------------------------------------- recommendations

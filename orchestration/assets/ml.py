@@ -13,6 +13,8 @@ No `from __future__ import annotations`: Dagster inspects the `context` annotati
 
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ import pandas as pd
 from huaxiang.engines import Engine
 from ml_assets import clustering, features, gates, propensity, recommendations
 from ml_assets.config import ClusteringConfig, MLConfig, PropensityConfig, RecommendationConfig
+from ml_assets.failures import failure_message
 from ml_assets.metrics import markdown_table
 from ml_assets.registry import ModelRecord, ModelRegistry, new_version
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
@@ -60,6 +63,26 @@ def _result(outcome: gates.GateOutcome, *, blocking: bool = True) -> dg.AssetChe
         description=outcome.description,
         metadata={key: value for key, value in outcome.metadata.items() if value is not None},
     )
+
+
+@contextmanager
+def model_failures(asset: dg.AssetKey, doing: str) -> Iterator[None]:
+    """Any exception of a fit becomes a one-line `dg.Failure` naming the asset and the cause (what
+    `huaxiang run` prints for the failed step); the original trace stays chained in the run log."""
+    try:
+        yield
+    except dg.Failure:
+        raise
+    except Exception as error:
+        raise dg.Failure(description=failure_message(asset.to_user_string(), error, doing)) from error
+
+
+def _dropped(dropped: dict[str, str]) -> dg.MetadataValue:
+    """The features left out of a fit and why, as a table (or "none")."""
+    if not dropped:
+        return dg.MetadataValue.text("none")
+    table = pd.DataFrame({"feature": list(dropped), "reason": list(dropped.values())})
+    return dg.MetadataValue.md(markdown_table(table))
 
 
 def _number(value: float) -> dg.MetadataValue:
@@ -103,9 +126,12 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
         with warehouse.engine(read_only=True) as engine:
             feature_frame, mix = engine.call(_read_cluster_inputs)
         previous = registry.latest("approved")
-        result = clustering.fit_clusters(
-            feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
-        )
+        with model_failures(USER_CLUSTERS, "fitting the clusters"):
+            result = clustering.fit_clusters(
+                feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
+            )
+        for feature, reason in result.model.dropped_features.items():
+            context.log.info(f"Feature {feature} left out of the clusters: {reason}")
         outcomes = gates.cluster_gates(result.assignments, feature_frame["user_id"], config.min_cluster_share)
         passed = all(outcome.passed for outcome in outcomes)
         profile = clustering.describe_clusters(feature_frame, mix, result.assignments)
@@ -116,7 +142,13 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
             kind=type(result.model.kmeans).__name__,
             created_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
             metrics={"silhouette": result.model.silhouette, "k": int(len(result.model.ids))},
-            info={"silhouette_by_k": result.model.k_scores, "names": result.model.names},
+            info={
+                "silhouette_by_k": result.model.k_scores,
+                "names": result.model.names,
+                "names_zh": result.model.names_zh,
+                "name_words": result.model.name_keys,
+                "dropped_features": result.model.dropped_features,
+            },
         )
         registry.save(result.model, record)
         output = result.assignments.assign(as_of=_as_of(feature_frame), model_version=record.version)
@@ -135,6 +167,7 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
                 "silhouette": _number(result.model.silhouette),
                 "silhouette_by_k": dg.MetadataValue.json({str(k): v for k, v in result.model.k_scores.items()}),
                 "cluster_profile": dg.MetadataValue.md(markdown_table(profile, digits=2)),
+                "dropped_features": _dropped(result.model.dropped_features),
                 "preview": _preview(output),
             },
             check_results=[_result(outcome) for outcome in outcomes],
@@ -166,11 +199,13 @@ def _train(
     config: PropensityConfig,
     score_features: pd.DataFrame,
     registry: ModelRegistry,
+    asset: dg.AssetKey = PROPENSITY_MODEL,
 ) -> tuple[propensity.TrainingOutcome, float]:
     """Read the training rows, fit and register a propensity model; also the seconds it took."""
     started = time.perf_counter()
     training, names = _read_training(warehouse, config)
-    outcome = propensity.train_and_register(training, names, score_features, registry, config)
+    with model_failures(asset, "fitting the propensity model"):
+        outcome = propensity.train_and_register(training, names, score_features, registry, config)
     return outcome, time.perf_counter() - started
 
 
@@ -185,6 +220,7 @@ def _model_metadata(outcome: propensity.TrainingOutcome) -> dict[str, Any]:
         "train_rows": fit.train_rows,
         "train_positives": fit.train_positives,
         "train_as_of": ", ".join(fit.train_as_of) or "none",
+        "dropped_features": _dropped(fit.dropped_features),
         "path": dg.MetadataValue.path(str(Path(record.family) / record.version)),
     }
     if fit.fallback_reason:
@@ -204,6 +240,13 @@ def _model_metadata(outcome: propensity.TrainingOutcome) -> dict[str, Any]:
             }
         )
     return metadata
+
+
+def _log_fit(context: dg.AssetExecutionContext, outcome: propensity.TrainingOutcome) -> None:
+    for feature, reason in outcome.fit.dropped_features.items():
+        context.log.info(f"Feature {feature} left out of the propensity model: {reason}")
+    if outcome.fit.fallback_reason:
+        context.log.warning(f"Propensity fallback ({propensity.HEURISTIC_KIND}): {outcome.fit.fallback_reason}")
 
 
 def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinition:
@@ -234,8 +277,7 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
                 engine, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
             )
         outcome, fit_seconds = _train(warehouse, config, score_features, registry)
-        if outcome.fit.fallback_reason:
-            context.log.warning(f"Propensity fallback ({propensity.HEURISTIC_KIND}): {outcome.fit.fallback_reason}")
+        _log_fit(context, outcome)
         return dg.MaterializeResult(
             metadata={**_model_metadata(outcome), FIT_SECONDS: _number(fit_seconds)},
             check_results=[_result(o) for o in outcome.gates],
@@ -292,12 +334,14 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
 
         def train_now() -> propensity.TrainingOutcome:
             nonlocal fit_seconds
-            outcome, fit_seconds = _train(warehouse, config, score_features, registry)
+            outcome, fit_seconds = _train(warehouse, config, score_features, registry, PURCHASE_PROPENSITY)
+            _log_fit(context, outcome)
             return outcome
 
         choice = propensity.choose_scoring_model(registry, train_now, score_features, config)
         context.log.info(choice.note)
-        scores = propensity.score_users(choice.model, score_features, choice.version)
+        with model_failures(PURCHASE_PROPENSITY, f"scoring with {choice.model.kind} {choice.version}"):
+            scores = propensity.score_users(choice.model, score_features, choice.version)
         outcomes = gates.score_gates(scores, score_features["user_id"])
         as_of = _as_of(score_features)
         drift = gates.drift_gate(_previous_scores(warehouse, as_of) if as_of else None, scores["score"].to_numpy())
@@ -323,6 +367,7 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
             metadata["trained_now"] = dg.MetadataValue.json(
                 {"version": record.version, "status": record.status, "kind": record.kind, **record.metrics}
             )
+            metadata["dropped_features"] = _dropped(choice.trained.fit.dropped_features)
             metadata[FIT_SECONDS] = _number(fit_seconds)
         return dg.MaterializeResult(
             metadata={key: value for key, value in metadata.items() if value is not None},
