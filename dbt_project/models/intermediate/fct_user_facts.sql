@@ -10,11 +10,14 @@
     and preferred_hour_slot at all history. Amounts in CNY; revenue is paid_amount of paid orders.
 -#}
 
-{%- set silent_days = integer_var('lifecycle_silent_days') -%}
-{%- set churned_days = integer_var('lifecycle_churned_days') -%}
+{#- Lifecycle thresholds: a fixed var is a literal, `auto` reads fct_lifecycle_thresholds (one row). -#}
+{%- set silent_days = lifecycle_threshold('lifecycle_silent_days', 'silent_days') -%}
+{%- set churned_days = lifecycle_threshold('lifecycle_churned_days', 'churned_days') -%}
 {%- set new_days = integer_var('lifecycle_new_days') -%}
-{%- set reactivated_days = integer_var('lifecycle_reactivated_days') -%}
-{%- if churned_days < silent_days -%}
+{%- set reactivated_days = lifecycle_threshold('lifecycle_reactivated_days', 'reactivated_days') -%}
+{%- set fixed_silent = auto_integer_var('lifecycle_silent_days') -%}
+{%- set fixed_churned = auto_integer_var('lifecycle_churned_days') -%}
+{%- if fixed_silent is not none and fixed_churned is not none and fixed_churned < fixed_silent -%}
     {{ exceptions.raise_compiler_error("var lifecycle_churned_days must not be less than lifecycle_silent_days") }}
 {%- endif -%}
 
@@ -39,6 +42,15 @@
 
 with as_of as (
     select {{ facts_as_of_date() }} as as_of_date
+),
+
+-- The derived lifecycle thresholds as of the same day; an aggregate, so always one row.
+lifecycle as (
+    select
+        max(silent_days) as silent_days,
+        max(churned_days) as churned_days,
+        max(reactivated_days) as reactivated_days
+    from {{ ref('fct_lifecycle_thresholds') }}
 ),
 
 users_as_of as (
@@ -102,7 +114,7 @@ activity as (
     group by user_id
 ),
 
--- The latest day a user came back after more than lifecycle_silent_days without activity.
+-- The latest day a user came back after more than the silent threshold without activity.
 active_days as (
     select
         user_id,
@@ -117,6 +129,7 @@ comebacks as (
         user_id,
         max(activity_date) as last_reactivated_date
     from active_days
+    cross join lifecycle
     where {{ dbt.datediff('previous_active_date', 'activity_date', 'day') }} > {{ silent_days }} + 1
     group by user_id
 ),
@@ -329,6 +342,7 @@ scored as (
             else 'active'
         end as lifecycle_stage
     from facts
+    cross join lifecycle
 )
 
 select * from scored

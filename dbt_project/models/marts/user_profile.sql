@@ -3,8 +3,10 @@
     The wide user profile (用户画像): one row per user as of one business day, the user facts
     (facts.fct_user_facts, nothing after the as-of day) and one column per tag a BI tool filters
     on, named by its tag code (tag_catalog.yml; docs/tags.md). Rule tags turn facts into labels
-    with cut points from dbt vars; model tags come from the ML tables (left join: a user without
-    a cluster or a score gets nulls).
+    with cut points from dbt vars: a fixed var is used as written, a var left `auto` takes the
+    cut points derived from this shop's distribution in marts.tag_cut_points (the mart BI users
+    read them from); model tags come from the ML tables (left join: a user without a cluster or a
+    score gets nulls).
 -#}
 
 {%- set high_share = number_var('value_tier_high_share') -%}
@@ -15,6 +17,11 @@
 
 with facts as (
     select * from {{ ref('fct_user_facts') }}
+),
+
+-- The derived cut points of the vars left `auto`, one row (fixed vars are literals below).
+cut_points as (
+    {{ tag_cut_points_pivot(ref('tag_cut_points')) }}
 ),
 
 -- Buyers of the last 365 days ranked by revenue: the share of buyers spending at least as much.
@@ -44,15 +51,16 @@ latest_propensity as (
 
 rfm_scores as (
     select
-        user_id,
-        {{ score_at_most('recency_days', cut_points_var('rfm_recency_days', 4)) }} as rfm_r,
-        case when orders_total > 0 then
-            {{ score_at_least('orders_365d', cut_points_var('rfm_frequency_orders', 4)) }}
+        facts.user_id,
+        {{ score_at_most('facts.recency_days', cut_points_of('rfm_recency_days', 4)) }} as rfm_r,
+        case when facts.orders_total > 0 then
+            {{ score_at_least('facts.orders_365d', cut_points_of('rfm_frequency_orders', 4)) }}
         end as rfm_f,
-        case when orders_total > 0 then
-            {{ score_at_least('revenue_365d', cut_points_var('rfm_monetary_cny', 4)) }}
+        case when facts.orders_total > 0 then
+            {{ score_at_least('facts.revenue_365d', cut_points_of('rfm_monetary_cny', 4)) }}
         end as rfm_m
     from facts
+    cross join cut_points
 ),
 
 profile as (
@@ -101,10 +109,10 @@ profile as (
         cast(rfm_scores.rfm_m as integer) as rfm_m,
         {{ rfm_segment('rfm_scores.rfm_r', 'rfm_scores.rfm_f', 'rfm_scores.rfm_m') }} as rfm_segment,
         case when facts.orders_365d = 0 then 'none' else
-            {{ band('facts.orders_365d', cut_points_var('frequency_band_orders', 3),
+            {{ band('facts.orders_365d', cut_points_of('frequency_band_orders', 3),
                     ['one_time', 'occasional', 'regular', 'frequent']) }}
         end as frequency_band,
-        {{ band('facts.aov_365d', cut_points_var('aov_band_cny', 3), ['low', 'medium', 'high', 'premium']) }}
+        {{ band('facts.aov_365d', cut_points_of('aov_band_cny', 3), ['low', 'medium', 'high', 'premium']) }}
             as aov_band,
         case
             when facts.price_sensitivity_score is null then 'unknown'
@@ -128,7 +136,7 @@ profile as (
         -- behaviour
         facts.best_hour_slot,
         facts.best_weekday,
-        {{ band('facts.active_days_30d', cut_points_var('activity_level_days', 3), ['inactive', 'low', 'medium', 'high']) }}
+        {{ band('facts.active_days_30d', cut_points_of('activity_level_days', 3), ['inactive', 'low', 'medium', 'high']) }}
             as activity_level,
         coalesce(
             {{ dbt.datediff('facts.last_cart_abandoned_date', 'facts.as_of', 'day') }} < {{ integer_var('cart_abandoner_days') }}
@@ -167,6 +175,7 @@ profile as (
         cast(latest_propensity.decile as integer) as propensity_decile,
         facts.as_of
     from facts
+    cross join cut_points
     left join buyer_ranks on facts.user_id = buyer_ranks.user_id
     left join rfm_scores on facts.user_id = rfm_scores.user_id
     left join clusters on facts.user_id = clusters.user_id
