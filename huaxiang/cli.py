@@ -34,6 +34,20 @@ def _positive(text: str) -> int:
     return value
 
 
+# huaxiang.generator.scenarios.SCENARIOS, named here so that the parser stays quick to import.
+SCENARIO_NAMES = ("promotions", "weekly", "cny_dip", "acquisition_stops", "sparse_buyers", "purchase_only")
+
+
+def _scenarios(text: str) -> str:
+    from huaxiang.generator.scenarios import parse_scenarios
+
+    try:
+        parse_scenarios([text])
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
+
+
 def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.generator import GeneratorConfig, generate
 
@@ -46,9 +60,12 @@ def cmd_generate(args: argparse.Namespace, settings: Settings) -> int:
         holdout_days=args.holdout_days,
         bad_rate=args.bad_rate,
         timezone=settings.timezone,
+        scenarios=tuple(args.scenario),
     )
     report = generate(config, settings.landing_dir, settings.truth_dir, progress=not args.quiet)
     print(f"Landed {len(report.days)} day(s) {report.days[0]} .. {report.days[-1]} into {settings.landing_dir}")
+    if config.scenarios:
+        print(f"Scenarios: {', '.join(config.scenarios)}")
     for table, rows in report.rows_per_table.items():
         print(f"  {table:<16}{rows:>12,}")
     injected = sum(sum(reasons.values()) for reasons in report.bad_rows.values())
@@ -133,6 +150,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--holdout-days", type=int, default=0, help="simulate more days without landing them (ground truth)"
     )
     generate.add_argument("--bad-rate", type=_fraction, default=0.0, help="fraction of bad rows to inject")
+    generate.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        type=_scenarios,
+        metavar="NAME[,NAME]",
+        help=f"make the shop behave like a real one; repeatable or comma-separated: {', '.join(SCENARIO_NAMES)} "
+        "(docs/data-contract.md)",
+    )
     generate.set_defaults(handler=cmd_generate)
 
     prepare = commands.add_parser("prepare", help="parse the dbt project into its manifest")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,13 +20,17 @@ WEEKDAY_VISIT_FACTOR = np.array([0.95, 1.0, 1.0, 1.0, 1.05, 1.15, 1.15])
 class Clock:
     start: date
     day_start_us: np.ndarray  # int64, local midnight of day i in UTC micros; one extra entry at the end
+    weekday_factors: np.ndarray = field(default_factory=lambda: WEEKDAY_VISIT_FACTOR)
+    # Scenario demand per day (huaxiang.generator.scenarios): expected visits and the chance that a
+    # visit ends in an order are multiplied by them. None: no scenario changes demand (the default).
+    visit_factor: np.ndarray | None = None
+    buy_factor: np.ndarray | None = None
 
     @classmethod
     def build(cls, start: date, n_days: int, timezone: str) -> Clock:
         zone = ZoneInfo(timezone)
         starts = [
-            int(datetime.combine(start + timedelta(days=i), datetime.min.time(), zone).timestamp())
-            * US_PER_SECOND
+            int(datetime.combine(start + timedelta(days=i), datetime.min.time(), zone).timestamp()) * US_PER_SECOND
             for i in range(n_days + 1)
         ]
         return cls(start, np.array(starts, dtype=np.int64))
@@ -48,4 +52,15 @@ class Clock:
         return np.searchsorted(self.day_start_us, ts_us, side="right") - 1
 
     def weekday_factor(self, day: int) -> float:
-        return float(WEEKDAY_VISIT_FACTOR[self.date(day).weekday()])
+        return float(self.weekday_factors[self.date(day).weekday()])
+
+    @property
+    def shapes_demand(self) -> bool:
+        """Whether a scenario multiplies visits or buying on some days."""
+        return self.visit_factor is not None
+
+    def visit_multiplier(self, day: int) -> float:
+        return 1.0 if self.visit_factor is None else float(self.visit_factor[day])
+
+    def buy_multiplier(self, day: int) -> float:
+        return 1.0 if self.buy_factor is None else float(self.buy_factor[day])

@@ -63,6 +63,8 @@ class Population:
     update_us: np.ndarray
     consent_after: np.ndarray
     city_after: np.ndarray
+    # sparse_buyers scenario: each user's mean days between purchases (None: the default shop).
+    purchase_interval: np.ndarray | None = None
 
     @property
     def size(self) -> int:
@@ -106,6 +108,20 @@ def visit_probability(population: Population, clock: Clock, day: int) -> np.ndar
     return np.minimum(population.visit_rate * clock.weekday_factor(day) * novelty, MAX_VISIT_PROBABILITY)
 
 
+def daily_visits(population: Population, clock: Clock, day: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(probability of a first visit, expected further visits) per user on `day`.
+
+    A scenario's demand factor multiplies the expected visits; what exceeds the one-visit cap comes
+    as more visits that day (Poisson). Without a demand scenario it is `visit_probability`, None.
+    """
+    probability = visit_probability(population, clock, day)
+    if not clock.shapes_demand:
+        return probability, None
+    expected = probability * clock.visit_multiplier(day)
+    first = np.minimum(expected, MAX_VISIT_PROBABILITY)
+    return first, expected - first
+
+
 def _draw_personas(n_existing: int, n_new: int, rng: np.random.Generator) -> np.ndarray:
     existing = rng.choice(len(PERSONAS), n_existing, p=persona_param("share_existing"))
     new = rng.choice(len(PERSONAS), n_new, p=persona_param("share_new"))
@@ -115,7 +131,10 @@ def _draw_personas(n_existing: int, n_new: int, rng: np.random.Generator) -> np.
 def _draw_registration(
     persona: np.ndarray, n_existing: int, days: int, clock: Clock, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Registration time and landing day; existing users registered up to three years before."""
+    """Registration time and landing day; existing users registered up to three years before.
+
+    New users sign up on one of the first `days` days (all landed days, or those before an
+    acquisition stop)."""
     exponent = persona_param("tenure_exponent")[persona[:n_existing]]
     age_days = 1 + (MAX_TENURE_DAYS - 1) * rng.random(n_existing) ** exponent
     existing_us = clock.day_start_us[0] - (age_days * US_PER_DAY).astype(np.int64)
@@ -159,9 +178,7 @@ def _draw_contacts(n: int, rng: np.random.Generator) -> tuple[pa.Array, pa.Array
     )
     qq = rng.random(n) < QQ_EMAIL_SHARE
     local = pc.if_else(pa.array(qq), pc.cast(pa.array(rng.integers(10**7, 10**10, n)), pa.string()), local)
-    domain = pc.if_else(
-        pa.array(qq), "qq.com", pick(strings(EMAIL_DOMAINS), rng.integers(0, len(EMAIL_DOMAINS), n))
-    )
+    domain = pc.if_else(pa.array(qq), "qq.com", pick(strings(EMAIL_DOMAINS), rng.integers(0, len(EMAIL_DOMAINS), n)))
     return phones, pc.binary_join_element_wise(local, domain, "@")
 
 
@@ -195,11 +212,16 @@ def _draw_updates(
     return update_day, update_us, consent_after, city_after
 
 
-def build_population(users: int, days: int, clock: Clock, rng: np.random.Generator) -> Population:
+def build_population(
+    users: int, days: int, clock: Clock, rng: np.random.Generator, signup_days: int | None = None
+) -> Population:
+    """`signup_days`: new users sign up on the first that many days (default: all `days`)."""
     n_new = round(users * NEW_USER_SHARE)
     n_existing = users - n_new
     persona = _draw_personas(n_existing, n_new, rng)
-    registered, land_day = _draw_registration(persona, n_existing, days, clock, rng)
+    registered, land_day = _draw_registration(
+        persona, n_existing, days if signup_days is None else signup_days, clock, rng
+    )
     # Number users in registration order so that ids sort like sign-up time.
     order = np.argsort(registered, kind="stable")
     persona, registered, land_day = persona[order], registered[order], land_day[order]
@@ -208,9 +230,7 @@ def build_population(users: int, days: int, clock: Clock, rng: np.random.Generat
     shape = persona_param("visit_shape")[persona]
     visit_rate = np.minimum(rng.gamma(shape, mean_visit / shape), MAX_VISIT_PROBABILITY)
     mean_buy = persona_param("buy_rate")[persona]
-    buy_rate = np.minimum(
-        rng.beta(mean_buy * BUY_CONCENTRATION, (1 - mean_buy) * BUY_CONCENTRATION), MAX_BUY_RATE
-    )
+    buy_rate = np.minimum(rng.beta(mean_buy * BUY_CONCENTRATION, (1 - mean_buy) * BUY_CONCENTRATION), MAX_BUY_RATE)
 
     female = rng.random(users) < persona_param("female_share")[persona]
     gender = np.where(female, GENDERS.index("female"), GENDERS.index("male"))
@@ -220,9 +240,7 @@ def build_population(users: int, days: int, clock: Clock, rng: np.random.Generat
     consent = rng.random(users) < persona_param("consent_rate")[persona]
     phones, emails = _draw_contacts(users, rng)
 
-    update_day, update_us, consent_after, city_after = _draw_updates(
-        land_day, consent, city, days, clock, rng
-    )
+    update_day, update_us, consent_after, city_after = _draw_updates(land_day, consent, city, days, clock, rng)
 
     width = width_for(users, 7)
     return Population(

@@ -15,7 +15,7 @@ from huaxiang.contract import EVENT_TYPES, ORDER_STATUSES
 from huaxiang.generator.catalog import SUBCATEGORIES, Catalog, ProductSampler
 from huaxiang.generator.clock import US_PER_DAY, US_PER_SECOND, Clock
 from huaxiang.generator.personas import persona_cdf, persona_param
-from huaxiang.generator.population import MAIN_PLATFORM_SHARE, Population, visit_probability
+from huaxiang.generator.population import MAIN_PLATFORM_SHARE, Population, daily_visits
 from huaxiang.generator.reference import (
     L1_NAMES,
     PERCENT_COUPON_RATE,
@@ -31,9 +31,7 @@ CHECKOUT_GAP_S = (30, 60)  # last add_to_cart -> payment
 FIRST_VISIT_DELAY_S = (60, 600)  # a new user's first visit starts shortly after signing up
 REVIEW_DELAY_DAYS = (1, 10)
 
-VIEW, SEARCH, ADD_TO_CART, PURCHASE = (
-    EVENT_TYPES.index(t) for t in ("view", "search", "add_to_cart", "purchase")
-)
+VIEW, SEARCH, ADD_TO_CART, PURCHASE = (EVENT_TYPES.index(t) for t in ("view", "search", "add_to_cart", "purchase"))
 PAID, CANCELLED, REFUNDED = (ORDER_STATUSES.index(s) for s in ("paid", "cancelled", "refunded"))
 COUPON_THRESHOLDS = np.array([c.threshold_cents for c in THRESHOLD_COUPONS])
 COUPON_AMOUNTS = np.array([c.amount_cents for c in THRESHOLD_COUPONS])
@@ -47,9 +45,7 @@ def _flat_text(groups: list[list[str]]) -> tuple[list[str], np.ndarray, np.ndarr
     return [t for g in groups for t in g], np.cumsum(sizes) - sizes, sizes
 
 
-QUERY_TEXTS, QUERY_OFFSET, QUERY_COUNT = _flat_text(
-    [search_queries(L1_NAMES[l1], sub) for l1, sub in SUBCATEGORIES]
-)
+QUERY_TEXTS, QUERY_OFFSET, QUERY_COUNT = _flat_text([search_queries(L1_NAMES[l1], sub) for l1, sub in SUBCATEGORIES])
 REVIEW_TEXTS, REVIEW_OFFSET, REVIEW_COUNT = _flat_text([review_texts(r) for r in range(1, 6)])
 
 
@@ -68,6 +64,10 @@ class SimState:
     next_review: int = 1
     next_send: int = 1
     pending_reviews: dict[int, list[dict[str, np.ndarray]]] = field(default_factory=dict)
+    # sparse_buyers: the day each user's next purchase is due (None without the scenario).
+    next_due: np.ndarray | None = None
+    # purchase_only: users landed so far (a purchase log knows a user from her first order).
+    seen: np.ndarray | None = None
 
     @classmethod
     def initial(cls, users: int) -> SimState:
@@ -174,22 +174,37 @@ class _Funnel:
     offset_us: np.ndarray  # time since the visit started
 
 
-def _draw_visits(
-    population: Population, state: SimState, clock: Clock, day: int, rng: np.random.Generator
-) -> _Visits:
-    """Who visits, when (local hour profile), on which platform, and whether the visit ends in an order."""
+def _draw_visits(population: Population, state: SimState, clock: Clock, day: int, rng: np.random.Generator) -> _Visits:
+    """Who visits, when (local hour profile), on which platform, and whether the visit ends in an order.
+
+    Scenarios: a demand factor above the one-visit cap brings further visits (a user may visit
+    several times on a promotion day) and multiplies the chance to buy; a sparse buyer visits on the
+    day a purchase is due and buys then, other visits buy only from the lift of a promotion or a
+    campaign treatment.
+    """
     begin, _ = clock.bounds(day)
     newcomer = (population.land_day == day) & (population.registered_us >= begin)
     present = state.alive & (population.land_day <= day)
-    visit_draw = rng.random(population.size) < visit_probability(population, clock, day)
-    users = np.flatnonzero(present & (visit_draw | newcomer))
+    first_visit, more_visits = daily_visits(population, clock, day)
+    visit_draw = rng.random(population.size) < first_visit
+    forced = newcomer
+    due = None
+    if state.next_due is not None:
+        due = state.next_due == day
+        forced = newcomer | due
+    users = np.flatnonzero(present & (visit_draw | forced))
+    primary = np.ones(len(users), bool)  # the user's first visit of the day
+    if more_visits is not None:
+        more = rng.poisson(np.where(present, more_visits, 0.0))
+        users = np.concatenate([users, np.repeat(np.arange(population.size), more)])
+        primary = np.arange(len(users)) < len(primary)
     persona = population.persona[users]
     n = len(users)
 
     hour = _choose(persona_cdf("hours")[persona], rng)
     start = clock.at_fraction(day, (hour + rng.random(n)) / 24)
     first_delay = rng.integers(*FIRST_VISIT_DELAY_S, n) * US_PER_SECOND
-    start = np.where(newcomer[users], population.registered_us[users] + first_delay, start)
+    start = np.where(newcomer[users] & primary, population.registered_us[users] + first_delay, start)
     usual = rng.random(n) < MAIN_PLATFORM_SHARE
     other = _choose(persona_cdf("platforms")[persona], rng)
     platform = np.where(usual, population.main_platform[users], other)
@@ -197,7 +212,13 @@ def _draw_visits(
     # A running campaign treatment lifts the chance that the visit ends in an order.
     treated = (start > state.window_from_us[users]) & (start <= state.window_to_us[users])
     multiplier = np.where(treated, state.window_multiplier[users], 1.0)
-    buys = np.flatnonzero(rng.random(n) < np.minimum(population.buy_rate[users] * multiplier, 1.0))
+    if clock.shapes_demand:
+        multiplier = multiplier * clock.buy_multiplier(day)
+    if due is not None:
+        lift = np.minimum(population.buy_rate[users] * np.maximum(multiplier - 1.0, 0.0), 1.0)
+        buys = np.flatnonzero((due[users] & primary) | (rng.random(n) < lift))
+    else:
+        buys = np.flatnonzero(rng.random(n) < np.minimum(population.buy_rate[users] * multiplier, 1.0))
     return _Visits(users, persona, start, platform, buys)
 
 
@@ -248,9 +269,7 @@ def _funnel(
 
     offset = _event_offsets(first, session_of, checkout, is_purchase, rng)
     last = first + n_events - 1
-    return _Funnel(
-        session_of, first, last, n_browse, event_type, np.where(is_search, -1, product), query, offset
-    )
+    return _Funnel(session_of, first, last, n_browse, event_type, np.where(is_search, -1, product), query, offset)
 
 
 def _checkout(
@@ -303,6 +322,8 @@ def simulate_day(
     state.next_event += len(by_time)
     order_number = _number_in_order(ordered, state.next_order)
     state.next_order += len(buyers)
+    if state.next_due is not None:
+        _reschedule_purchases(population, state, day, buyers, status, rng)
     by_order = np.argsort(order_number, kind="stable")
     by_line = np.lexsort((line_product, order_number[line_order]))
     session_of = funnel.session_of[by_time]
@@ -340,6 +361,23 @@ def simulate_day(
         },
         paid_users=np.unique(buyers[status == PAID]),
     )
+
+
+def _reschedule_purchases(
+    population: Population,
+    state: SimState,
+    day: int,
+    buyers: np.ndarray,
+    status: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Sparse buyers: a paid order, or the order of a purchase that was due, starts the next cycle."""
+    from huaxiang.generator.scenarios import SPARSE_MIN_GAP_DAYS, SPARSE_REGULARITY
+
+    assert state.next_due is not None and population.purchase_interval is not None
+    restart = np.unique(np.concatenate([buyers[status == PAID], buyers[state.next_due[buyers] == day]]))
+    gap = population.purchase_interval[restart] * rng.gamma(SPARSE_REGULARITY, 1 / SPARSE_REGULARITY, len(restart))
+    state.next_due[restart] = day + np.maximum(np.rint(gap).astype(np.int64), SPARSE_MIN_GAP_DAYS)
 
 
 def _number_in_order(times: np.ndarray, first_number: int) -> np.ndarray:

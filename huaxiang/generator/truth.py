@@ -18,7 +18,7 @@ from huaxiang.generator.campaigns import EFFECT_DAYS, Assignment, campaign_code
 from huaxiang.generator.clock import Clock
 from huaxiang.generator.columns import strings
 from huaxiang.generator.personas import PERSONA_NAMES, paid_share, persona_param
-from huaxiang.generator.population import Population, visit_probability
+from huaxiang.generator.population import MAX_VISIT_PROBABILITY, Population, daily_visits, visit_probability
 
 ALL_PERSONAS = "__all__"
 
@@ -35,9 +35,7 @@ CAMPAIGN_LIFT_SCHEMA = pa.schema(
 )
 
 
-def no_order_probability(
-    daily_paid: Sequence[np.ndarray], hazard: np.ndarray, churns: Sequence[bool]
-) -> np.ndarray:
+def no_order_probability(daily_paid: Sequence[np.ndarray], hazard: np.ndarray, churns: Sequence[bool]) -> np.ndarray:
     """P(no paid order over consecutive days) for users alive at the start.
 
     Each day a user first survives churn (if that day `churns`, with probability 1 - hazard) and, if
@@ -53,15 +51,66 @@ def no_order_probability(
     return alive_without + churned_without
 
 
-def holdout_purchase_probability(
-    population: Population, alive: np.ndarray, clock: Clock, first_day: int, horizon: int
+def _scenario_shaped(population: Population, clock: Clock) -> bool:
+    """Whether a scenario changes the daily purchase process (demand factors or sparse buyers)."""
+    return clock.shapes_demand or population.purchase_interval is not None
+
+
+def daily_paid_probability(
+    population: Population,
+    clock: Clock,
+    day: int,
+    users: np.ndarray,
+    next_due: np.ndarray | None = None,
+    multiplier: np.ndarray | float = 1.0,
+    share: np.ndarray | float = 1.0,
 ) -> np.ndarray:
-    """True P(>= 1 paid order in the holdout days) from each user's state at the end of the landed days."""
+    """P(>= 1 paid order on `day`) for alive, registered `users` under the scenarios' process.
+
+    Mirrors simulate._draw_visits: a first visit with probability p, Poisson further visits with mean
+    x, each ending in a paid order with probability q, so P(none) = (1 - p q) exp(-x q). A sparse
+    buyer whose purchase is due that day buys on that visit; her other visits buy only from the lift
+    above 1 of a promotion or campaign. `share` is the part of the day that counts (a campaign window).
+    """
+    first, more = daily_visits(population, clock, day)
+    expected = (first[users] + (0.0 if more is None else more[users])) * share
+    first = np.minimum(expected, MAX_VISIT_PROBABILITY)
+    more = expected - first
+    lift = np.asarray(multiplier) * clock.buy_multiplier(day)
+    paid = paid_share()[population.persona[users]]
+    buy_rate = population.buy_rate[users]
+    if population.purchase_interval is None:
+        q = np.minimum(buy_rate * lift, 1.0) * paid
+        return 1 - (1 - first * q) * np.exp(-more * q)
+    q = np.minimum(buy_rate * np.maximum(lift - 1.0, 0.0), 1.0) * paid
+    none = (1 - first * q) * np.exp(-more * q)
+    if next_due is not None:
+        due_none = (1 - paid * share) * np.exp(-more * q)
+        none = np.where(next_due[users] == day, due_none, none)
+    return 1 - none
+
+
+def holdout_purchase_probability(
+    population: Population,
+    alive: np.ndarray,
+    clock: Clock,
+    first_day: int,
+    horizon: int,
+    next_due: np.ndarray | None = None,
+) -> np.ndarray:
+    """True P(>= 1 paid order in the holdout days) from each user's state at the end of the landed days.
+
+    Sparse buyers (`next_due`): exact for holdouts up to SPARSE_MIN_GAP_DAYS, as no second cycle can
+    start inside the window; beyond that a cancelled due order's next cycle is left out."""
     if horizon == 0:
         return np.zeros(population.size)
     persona = population.persona
-    per_visit = population.buy_rate * paid_share()[persona]
-    daily = [visit_probability(population, clock, first_day + k) * per_visit for k in range(horizon)]
+    if _scenario_shaped(population, clock):
+        everyone = np.arange(population.size)
+        daily = [daily_paid_probability(population, clock, first_day + k, everyone, next_due) for k in range(horizon)]
+    else:
+        per_visit = population.buy_rate * paid_share()[persona]
+        daily = [visit_probability(population, clock, first_day + k) * per_visit for k in range(horizon)]
     none = no_order_probability(daily, persona_param("churn_hazard")[persona], [True] * horizon)
     return np.where(alive, 1 - none, 0.0)
 
@@ -78,7 +127,11 @@ def _share_of_day_after(assignment: Assignment, persona: np.ndarray, clock: Cloc
 
 
 def campaign_conversion(
-    assignment: Assignment, population: Population, alive: np.ndarray, clock: Clock
+    assignment: Assignment,
+    population: Population,
+    alive: np.ndarray,
+    clock: Clock,
+    next_due: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """True P(>= 1 paid order within EFFECT_DAYS after the send) if treated and if not, per assigned user.
 
@@ -89,15 +142,21 @@ def campaign_conversion(
     persona = population.persona[users]
     after = _share_of_day_after(assignment, persona, clock)
     day_share = [after, *[np.ones(len(users))] * (EFFECT_DAYS - 1), 1 - after]
-    visits = [
-        visit_probability(population, clock, assignment.campaign.day + k)[users]
-        for k in range(EFFECT_DAYS + 1)
-    ]
+    visits = [visit_probability(population, clock, assignment.campaign.day + k)[users] for k in range(EFFECT_DAYS + 1)]
     paid = paid_share()[persona]
     hazard = persona_param("churn_hazard")[persona]
     churns = [False] + [True] * EFFECT_DAYS  # the user is known alive on the send day
 
+    def convert_shaped(multiplier: np.ndarray) -> np.ndarray:
+        daily = [
+            daily_paid_probability(population, clock, assignment.campaign.day + k, users, next_due, multiplier, share)
+            for k, share in enumerate(day_share)
+        ]
+        return np.where(alive[users], 1 - no_order_probability(daily, hazard, churns), 0.0)
+
     def convert(multiplier: np.ndarray) -> np.ndarray:
+        if _scenario_shaped(population, clock):
+            return convert_shaped(multiplier)
         per_visit = np.minimum(population.buy_rate[users] * multiplier, 1.0) * paid
         daily = [v * per_visit * share for v, share in zip(visits, day_share, strict=True)]
         return np.where(alive[users], 1 - no_order_probability(daily, hazard, churns), 0.0)
@@ -138,7 +197,9 @@ def write_truth(
     purchased: np.ndarray,
     lift_rows: list[dict[str, object]],
     bad_rows: dict[str, dict[str, int]],
+    known: np.ndarray | None = None,
 ) -> None:
+    """`known`: the users the landed source knows (all when None)."""
     truth_dir.mkdir(parents=True, exist_ok=True)
     users = pa.table(
         {
@@ -148,6 +209,8 @@ def write_truth(
             "purchased_in_holdout": pa.array(purchased, pa.bool_()),
         }
     )
+    if known is not None:
+        users = users.filter(pa.array(known))
     pq.write_table(users, truth_dir / "users.parquet", compression="zstd")
     lift = pa.Table.from_pylist(lift_rows, schema=CAMPAIGN_LIFT_SCHEMA)
     pq.write_table(lift, truth_dir / "campaign_lift.parquet", compression="zstd")
