@@ -382,7 +382,55 @@ def _emission(tag: Tag) -> str:
 def _format_var(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(str(v) for v in value) + "]"
+    if str(value).strip().lower() == "auto":
+        return "auto ([derived from the shop](#how-the-thresholds-are-chosen))"
     return str(value)
+
+
+# How `auto` thresholds are derived (dbt_project/macros/tag_cut_points.sql,
+# models/intermediate/fct_lifecycle_thresholds.sql); a section of the generated docs/tags.md.
+THRESHOLDS_SECTION = """\
+## How the thresholds are chosen
+
+A rule tag's thresholds are dbt vars (`dbt_project/dbt_project.yml`, listed with each tag above).
+The cut points of the RFM scores, the frequency, AOV and activity bands and the lifecycle days
+default to **`auto`**: they are derived from the shop's own data as of the run's day, so a shop
+whose customers buy every few months gets months where a weekly shop gets days, and no score
+piles everyone into one segment. The values chosen on each build, and what they were derived
+from, are in the mart [`tag_cut_points`](marts.md#tag_cut_points) — the place to look up why a
+user is `at_risk`.
+
+| var | tag | `auto` derives | population |
+|---|---|---|---|
+| `rfm_recency_days` | `rfm_r` | the 20th, 40th, 60th, 80th percentiles of `recency_days` (R 5 at or below the first) | buyers (`orders_total > 0`) |
+| `rfm_frequency_orders` | `rfm_f` | the first order count above each quintile of `orders_365d` (F 2 from the first) | buyers |
+| `rfm_monetary_cny` | `rfm_m` | 0.01 CNY above each quintile of `revenue_365d` (M 2 from the first) | buyers |
+| `frequency_band_orders` | `frequency_band` | 2 (one order is `one_time`), then one order above the median and above the 80th percentile of `orders_365d` | repeat buyers of 365 days |
+| `aov_band_cny` | `aov_band` | 0.01 CNY above the 25th, 75th and 95th percentiles of `aov_365d` | buyers of 365 days |
+| `activity_level_days` | `activity_level` | 1 (no active day is `inactive`), then one day above the median and above the 80th percentile of `active_days_30d` | users active in 30 days |
+| `lifecycle_silent_days` | `lifecycle_stage` | the median gap between consecutive purchase days, at least `lifecycle_silent_days_floor` (14) | gaps of repeat buyers ending in the 365 days to as-of |
+| `lifecycle_churned_days` | `lifecycle_stage` | the 90th percentile of the same gaps, at least `lifecycle_churned_days_floor` (30) and the silent threshold | the same gaps |
+| `lifecycle_reactivated_days` | `lifecycle_stage` | the silent threshold | — |
+
+* **Quantiles are exact and discrete** (SQL `PERCENTILE_DISC`: the smallest value with at least that
+  share of the population at or below it; DuckDB `quantile_disc`, Spark `percentile_disc`, through
+  the macro `quantile_disc`), so DuckDB and Spark derive the same cut points from the same data.
+* **Ties stay together.** A value equal to a quantile stays in the lower group (`>=` cut points are
+  the first value above the quantile), so two buyers with the same order count always share an F
+  score. When many buyers share a value (most buyers order once), quantiles collapse: the later
+  cut point is then raised one step (1 day or order, 0.01 CNY) above the earlier one, so the scores
+  still spread — F 1 is one order, F 2 two orders and so on — instead of one score holding everyone.
+* **Lifecycle floors.** A shop whose customers come back within days keeps the floors (silent after
+  14, churned after 30 days without activity); with fewer than `lifecycle_min_repeat_buyers` (30)
+  repeat buyers there is no rhythm to read and the floors are used as they are.
+* **Fixing a threshold.** Set the var to a number or an ascending list in `dbt_project.yml` or with
+  `--vars`, e.g. `rfm_recency_days: [5, 10, 20, 40]`, `lifecycle_churned_days: 90`: that value is
+  used as written and `tag_cut_points` marks it `fixed`. A derived lifecycle threshold bends to a
+  fixed one (silent never beyond a fixed churned). The values before `auto`, tuned to the synthetic
+  60–90-day shop, were: recency [5, 10, 20, 40] days, frequency [2, 3, 5, 8] orders, monetary
+  [300, 1000, 3000, 8000] CNY, frequency band [2, 4, 8], AOV band [200, 500, 1500] CNY, activity
+  [1, 4, 10] days, silent 14, churned 30 and reactivated 14 days.
+"""
 
 
 def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
@@ -407,6 +455,9 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
         "yet; *retired*: no longer emitted.",
         "* **Windows** — `_30d`/`_90d`/`_365d` are the days ending on the as-of day, inclusive. "
         "Behaviour tags read the last 90 days.",
+        "* **Thresholds** — RFM, frequency, AOV, activity and lifecycle cut points are derived from the "
+        "shop's own data by default (`auto`, [how](#how-the-thresholds-are-chosen)); the values of each "
+        "build are in `marts.tag_cut_points`.",
         "",
         "| dimension | 维度 | tags |",
         "|---|---|---|",
@@ -435,6 +486,7 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
             lines += ["| | |", "|---|---|"]
             lines += [f"| {name} | {_cell(value)} |" for name, value in facts]
             lines.append("")
+    lines += THRESHOLDS_SECTION.splitlines() + [""]
     lines += [
         "## Value domains",
         "",
