@@ -113,12 +113,17 @@ class BGNBDFeatures(TransformerMixin, BaseEstimator):
 
 
 class BGNBDClassifier(ClassifierMixin, BaseEstimator):
-    """The BG/NBD baseline as a classifier: P(>= 1 purchase in H days) from the order history alone
-    (fitted without labels; calibration around it uses them)."""
+    """The BG/NBD baseline as a classifier: P(>= 1 purchase in H days) from the order history alone.
 
-    def __init__(self, horizon_days: int = 30, index: tuple[int, ...] = ()) -> None:
+    BG/NBD needs no labels, so it is refitted on the rows it scores (the whole population as of the
+    scoring day: the history the baseline itself is fitted on); the calibration around it is a
+    sigmoid, monotone, so the ranking is exactly BG/NBD's on that history. `fit` keeps the
+    parameters of the training rows for a scoring frame too small to fit on."""
+
+    def __init__(self, horizon_days: int = 30, index: tuple[int, ...] = (), refit_min_rows: int = 200) -> None:
         self.horizon_days = horizon_days
         self.index = index
+        self.refit_min_rows = refit_min_rows
 
     def fit(self, X: Any, y: Any) -> BGNBDClassifier:  # noqa: N803
         self.classes_ = np.array([False, True])
@@ -126,8 +131,11 @@ class BGNBDClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:  # noqa: N803
-        p = self.model_.predict_frame(_bgnbd_inputs(X, self.index), self.horizon_days)["bgnbd_p_purchase"]
-        positive = p.to_numpy(float)
+        inputs = _bgnbd_inputs(X, self.index)
+        model = self.model_
+        if len(inputs) >= self.refit_min_rows:
+            model = _fit_bgnbd_or_none(inputs) or model
+        positive = model.predict_frame(inputs, self.horizon_days)["bgnbd_p_purchase"].to_numpy(float)
         return np.column_stack([1 - positive, positive])
 
     def predict(self, X: Any) -> np.ndarray:  # noqa: N803
@@ -257,6 +265,8 @@ def _calibrated(estimator: Any, frame: pd.DataFrame, config: PropensityConfig) -
     """The estimator wrapped in cross-validated calibration with folds grouped by user."""
     positives = int(frame["purchased"].sum())
     method = "isotonic" if positives >= config.isotonic_min_positives else "sigmoid"
+    if isinstance(estimator, BGNBDClassifier):
+        method = "sigmoid"  # monotone: keeps BG/NBD's ranking (isotonic would tie scores)
     folds = GroupKFold(n_splits=config.calibration_folds).split(frame, groups=frame["user_id"])
     return CalibratedClassifierCV(estimator, method=method, cv=list(folds), ensemble=True), method
 

@@ -19,7 +19,14 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from huaxiang.evaluate import AUC_SHARE_OF_ORACLE, BRIER_RATIO_TO_ORACLE, EvaluationReport, evaluate
+from huaxiang.evaluate import (
+    AUC_OVER_BGNBD,
+    AUC_SHARE_OF_ORACLE,
+    BRIER_RATIO_TO_ORACLE,
+    PERSONAS_RECOVERED,
+    EvaluationReport,
+    evaluate,
+)
 from huaxiang.settings import Settings
 from orchestration.assets.ml import PURCHASE_PROPENSITY, USER_CLUSTERS, USER_RECOMMENDATIONS
 from tests.conftest import huaxiang_home
@@ -86,10 +93,10 @@ def test_the_graph_up_to_the_ml_assets_passes_every_blocking_check(acceptance) -
     assert not failed
 
 
-def test_clusters_recover_the_personas_and_are_named_after_them(acceptance) -> None:
+def test_clusters_recover_the_personas(acceptance) -> None:
     _, report = acceptance
     assert report.figure("cluster ARI vs persona").passed
-    assert report.figure("users in clusters named after their dominant persona").passed
+    assert report.figure(PERSONAS_RECOVERED).passed  # judged on ids; names come from the centroids
 
 
 def test_recommendations_beat_popularity_by_a_clear_margin(acceptance) -> None:
@@ -105,6 +112,7 @@ def test_propensity_reaches_the_best_the_history_allows(acceptance) -> None:
     assert brier <= REFERENCE_BRIER_RATIO * reference_brier, report.render()
     assert report.figure("AUC / oracle AUC").value >= 0.92
     assert abs(report.figure("mean score").value - report.figure("realised purchase rate").value) < 0.05
+    assert report.figure(AUC_OVER_BGNBD).passed, report.render()  # ranks at least as well as BG/NBD
 
 
 @pytest.mark.xfail(strict=True, reason="unreachable from the history: see the module docstring and docs/ml.md")
