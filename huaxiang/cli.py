@@ -103,6 +103,25 @@ def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_quality_accept(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.quality.accepted import accept, accepted_path
+    from huaxiang.quality.suites import discover_suites
+
+    names = sorted(suite.name for suite in discover_suites())
+    if args.check not in names:
+        raise UserFacingError(f"{args.check!r} is not a quality check; checks: {', '.join(names)}")
+    try:
+        exception = accept(settings.home, args.check, args.day, args.why)
+    except ValueError as error:
+        raise UserFacingError(str(error)) from error
+    print(
+        f"Accepted {exception.check} on {exception.day}: {exception.why} ({exception.accepted_by}, "
+        f"{exception.accepted_at}). The next run passes that day; recorded in {accepted_path(settings.home)} "
+        "and listed in the published manifest."
+    )
+    return 0
+
+
 def cmd_audiences(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.audiences import main as compile_audiences
 
@@ -179,6 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     quality.add_argument("--from", dest="from_day", type=_parse_day, help="first partition day")
     quality.add_argument("--to", dest="to_day", type=_parse_day, help="last partition day")
     quality.set_defaults(handler=cmd_quality)
+    accept = quality.add_subparsers(dest="quality_command").add_parser(
+        "accept", help="record a reviewed exception: CHECK's failures on DAY pass from the next run on"
+    )
+    accept.add_argument("check", help="the check (a suite name, e.g. raw__orders)")
+    accept.add_argument("--day", type=_parse_day, required=True, help="the business day (YYYY-MM-DD)")
+    accept.add_argument("--why", required=True, help="what was reviewed and why the data is right")
+    accept.set_defaults(handler=cmd_quality_accept)
 
     audiences = commands.add_parser(
         "audiences", help="compile dbt_project/audiences/*.yml into the audience model (docs/marts.md)"

@@ -159,12 +159,20 @@ def discard(snapshot: StagedSnapshot) -> None:
     shutil.rmtree(snapshot.folder, ignore_errors=True)
 
 
-def swap_in(snapshot: StagedSnapshot, published_dir: Path, *, run_id: str, source: dict | None = None) -> dict:
+def swap_in(
+    snapshot: StagedSnapshot,
+    published_dir: Path,
+    *,
+    run_id: str,
+    source: dict | None = None,
+    quality: dict | None = None,
+) -> dict:
     """Write the manifest, then rename the Parquet folder, the DuckDB file and the manifest into place.
 
     Each rename is atomic; the manifest goes last, so it only ever names a complete snapshot.
     `source` says what the data came from and which signals it lacks (why some tags are 'unknown'
-    and some marts empty), from the landing zone's source profile.
+    and some marts empty), from the landing zone's source profile; `quality` lists the run's
+    warnings and the reviewed exceptions in force (`huaxiang quality accept`).
     """
     tables = list(snapshot.row_counts)
     manifest = {
@@ -173,6 +181,7 @@ def swap_in(snapshot: StagedSnapshot, published_dir: Path, *, run_id: str, sourc
         "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "schema_version": SCHEMA_VERSION,
         "source": source or {},
+        "quality": quality or {"warnings": [], "accepted_exceptions": []},
         "row_counts": snapshot.row_counts,
         "dropped_columns": snapshot.dropped_columns,
         "checksums": {

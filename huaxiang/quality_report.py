@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from huaxiang.contract import RAW_TABLES
 from huaxiang.engines import Engine, is_spark_target, open_engine, spark_conf
+from huaxiang.quality.accepted import AcceptedException, load_accepted
 from huaxiang.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ STAGING_SCHEMA = "staging"
 EXAMPLES_PER_GROUP = 2
 # Statuses of a check's latest execution, as shown.
 PASSED, FAILED, NOT_RUN, RUNNING, NEVER = "passed", "FAILED", "not run", "running", "never run"
-_STATUS_ORDER = (FAILED, NOT_RUN, RUNNING, NEVER, PASSED)
+# A failed check of severity WARN (a statistical anomaly): reported, it stopped nothing.
+WARNING = "WARNING"
+_STATUS_ORDER = (FAILED, WARNING, NOT_RUN, RUNNING, NEVER, PASSED)
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,15 @@ class QualityReport:
     rejects: list[RejectGroup] = field(default_factory=list)
     checks: list[CheckStatus] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    accepted: list[AcceptedException] = field(default_factory=list)
 
     @property
     def failed_checks(self) -> list[CheckStatus]:
         return [check for check in self.checks if check.status == FAILED]
+
+    @property
+    def warnings(self) -> list[CheckStatus]:
+        return [check for check in self.checks if check.status == WARNING]
 
     def rejected_rows(self, table: str) -> dict[str, int]:
         """Rejected rows of one table by reason (all days of the report)."""
@@ -103,6 +111,9 @@ class QualityReport:
             lines.append("No rejected rows.")
         lines.append("")
         lines.append(self._render_checks())
+        if self.accepted:
+            lines.append("Accepted exceptions (huaxiang quality accept; the check passes that day):")
+            lines += [f"  {a.day}  {a.check:<28} {a.why} ({a.accepted_by}, {a.accepted_at})" for a in self.accepted]
         lines += [f"Note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -119,7 +130,7 @@ class QualityReport:
             where = f" [{check.partition}]" if check.partition else ""
             when = f" at {check.evaluated_at:%Y-%m-%d %H:%M}" if check.evaluated_at else ""
             lines.append(f"  {check.status:<9} {check.asset} :: {check.name} ({kind}){where}{when}")
-            if check.status == FAILED and check.description:
+            if check.status in (FAILED, WARNING) and check.description:
                 lines.append(f"            {check.description}")
         return "\n".join(lines)
 
@@ -127,7 +138,7 @@ class QualityReport:
 def quality_report(settings: Settings, *, first_day: date | None = None, last_day: date | None = None) -> QualityReport:
     """The quarantine of the warehouse (optionally for partition days first_day..last_day) and the
     latest result of every asset check. Reads only; never creates a warehouse or runs anything."""
-    report = QualityReport(warehouse=_warehouse_location(settings))
+    report = QualityReport(warehouse=_warehouse_location(settings), accepted=load_accepted(settings.home))
     if not is_spark_target(settings.dbt_target) and not settings.warehouse_path.is_file():
         report.notes.append(
             f"no warehouse at {settings.warehouse_path}: nothing has run yet. "
@@ -254,7 +265,11 @@ def _status(spec: dg.AssetCheckSpec, record: Any, finished_runs: set[str]) -> Ch
     if evaluation is None:
         status, description = (NOT_RUN if record.run_id in finished_runs else RUNNING), guards
     else:
-        status = PASSED if evaluation.passed else FAILED
+        if evaluation.passed:
+            status = PASSED
+        else:
+            warned = evaluation.severity.value == "WARN" or not spec.blocking
+            status = WARNING if warned else FAILED
         description = _first_line(evaluation.description) or guards
     return CheckStatus(
         asset,

@@ -39,6 +39,12 @@ class CheckOutcome:
     passed: bool
     blocking: bool
     description: str = ""
+    # ERROR: a failure stops what is downstream (when blocking); WARN: reported, never stops.
+    severity: str = "ERROR"
+
+    @property
+    def warned(self) -> bool:
+        return not self.passed and (self.severity == "WARN" or not self.blocking)
 
 
 @dataclass
@@ -57,7 +63,13 @@ class RunSummary:
 
     @property
     def failed_checks(self) -> list[CheckOutcome]:
-        return [check for check in self.checks if not check.passed]
+        """Failed checks that stop the run (blocking, severity ERROR)."""
+        return [check for check in self.checks if not check.passed and not check.warned]
+
+    @property
+    def warnings(self) -> list[CheckOutcome]:
+        """Failed checks that only warn: statistical anomalies (a promotion spike, a true drop)."""
+        return [check for check in self.checks if check.warned]
 
     def render(self) -> str:
         status = "succeeded" if self.success else "FAILED"
@@ -68,11 +80,16 @@ class RunSummary:
             lines.append("Marts (rows):")
             lines += [f"  {name:<28}{rows:>12,}" for name, rows in sorted(self.mart_rows.items())]
         passed = sum(check.passed for check in self.checks)
-        lines.append(f"Checks: {passed} passed, {len(self.failed_checks)} failed")
+        lines.append(f"Checks: {passed} passed, {len(self.failed_checks)} failed, {len(self.warnings)} warnings")
         for check in self.failed_checks:
-            kind = "blocking" if check.blocking else "warning"
             detail = f" — {check.description}" if check.description else ""
-            lines.append(f"  ✗ {check.asset} :: {check.name} ({kind}){detail}")
+            lines.append(f"  ✗ {check.asset} :: {check.name} (blocking){detail}")
+        for check in self.warnings:
+            detail = f" — {check.description}" if check.description else ""
+            lines.append(f"  ⚠ {check.asset} :: {check.name} (warning){detail}")
+        if self.warnings:
+            lines.append("  (warnings do not stop the run; `huaxiang quality` lists them, "
+                         "`huaxiang quality accept` records a reviewed exception)")
         for step, message in self.failed_steps.items():
             lines.append(f"  ✗ step {step} failed: {message}")
         if self.skipped_steps:
@@ -203,7 +220,7 @@ def run_pipeline(
         )
         _collect(result, summary)
     _collect_published(settings, run_id, summary)
-    summary.success = summary.success and not any(c.blocking for c in summary.failed_checks)
+    summary.success = summary.success and not summary.failed_checks
     return summary
 
 
@@ -274,6 +291,7 @@ def _collect(result, summary: RunSummary) -> None:
                 passed=evaluation.passed,
                 blocking=bool(evaluation.blocking),
                 description=description,
+                severity=evaluation.severity.value,
             )
         )
     for event in result.all_events:

@@ -62,6 +62,9 @@ STRICT_FACTS: dict[str, Any] = {
     "recorded": False,
     "reviews_name_products": True,
     **{f"provides_{signal}": True for signal in SIGNALS},
+    # A master-data table built from the first sightings in an activity log (UCI's products and
+    # customers): its daily upserts follow the log's new ids, not a catalog's changes.
+    **{f"derived_{table}": False for table in ("users", "products")},
 }
 FACT_MEANING: dict[str, str] = {
     "kind": "how the data was landed (generated or ingested)",
@@ -70,6 +73,10 @@ FACT_MEANING: dict[str, str] = {
     "recorded": "the rows landed per table and day are recorded",
     "reviews_name_products": "every review names a product (not only an order)",
     **{f"provides_{signal}": f"the source provides {what}" for signal, (what, _) in SIGNALS.items()},
+    **{
+        f"derived_{table}": f"raw.{table} is derived from an activity log (first sightings), not exported"
+        for table in ("users", "products")
+    },
 }
 
 

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from huaxiang.engines import register_landing_views
+from huaxiang.quality.accepted import accepted_days
 from huaxiang.quality.frames import FrameResult, Window, suite_frames, suites_frames
 from huaxiang.quality.suites import Suite, SuiteError, discover_suites
 from huaxiang.settings import EXPECTATIONS_DIR, LONG_RANGE_DAYS, REPO_ROOT, Settings
@@ -176,23 +177,34 @@ def _suite_check(
             run_id = context.op_execution_context.run_id
             window, frames = _frames(warehouse, suite, layer_suites, run_id, run_window(context), tz, profile, today)
             frame_seconds = time.perf_counter() - started
-            result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile)
+            # Reviewed exceptions (`huaxiang quality accept`) for this check's days.
+            accepted = accepted_days(Path(warehouse.home), suite.name)
+            result = validate_suite(suite, {name: frame.data for name, frame in frames.items()}, profile, accepted)
             for outcome in result.not_applicable:
                 context.log.info(f"{suite.name}: {outcome.frame}.{outcome.column or ''} {outcome.not_applicable}")
+            for outcome in result.accepted:
+                context.log.warning(f"{suite.name}: {outcome.sentence()} — {outcome.accepted}")
+            for outcome in result.warnings:
+                context.log.warning(f"{suite.name}: warning: {outcome.sentence()}")
             verdicts = result.day_passed(window.days)
             failed_days = [day.isoformat() for day, ok in verdicts.items() if not ok]
+            # Statistical anomalies (severity warn) are reported without stopping anything: Dagster
+            # blocks downstream only on a failed check of severity ERROR.
+            check_severity = severity if result.blocking_failures else dg.AssetCheckSeverity.WARN
             if result.gx_setup_seconds:
                 context.log.info(f"Great Expectations loaded in {result.gx_setup_seconds:.1f}s")
             _report_days_of_range(context, asset_key, suite, partitions_def, window, result, severity)
             return dg.AssetCheckResult(
                 passed=result.passed,
-                severity=severity,
+                severity=check_severity,
                 description=summary(result),
                 metadata={
                     "expectations": dg.MetadataValue.md(expectations_markdown(result)),
                     "window": window.describe(),
                     "failed_days": ", ".join(failed_days) or "none",
-                    "expectations_failed": len(result.failures),
+                    "expectations_failed": len(result.blocking_failures),
+                    "expectations_warned": len(result.warnings),
+                    "expectations_accepted": len(result.accepted),
                     "expectations_evaluated": len(result.outcomes) - len(result.not_applicable),
                     "expectations_not_applicable": len(result.not_applicable),
                     "source_profile": result.source,
@@ -230,7 +242,8 @@ def _report_days_of_range(
         return
     keys = partitions_def.get_partition_keys_in_range(context.partition_key_range)
     for key in keys:
-        failure = day_summary(result, partitions_def.time_window_for_partition_key(key).start.date())
+        day = partitions_def.time_window_for_partition_key(key).start.date()
+        failure = day_summary(result, day)
         if failure is None and len(keys) > LONG_RANGE_DAYS:
             continue  # long ranges log failed days only (Olist, 774 days: 15,759 per-day results otherwise)
         context.op_execution_context.log_event(
@@ -238,7 +251,7 @@ def _report_days_of_range(
                 asset_key=asset_key,
                 check_name=suite.name,
                 passed=failure is None,
-                severity=severity,
+                severity=severity if result.day_blocked(day) else dg.AssetCheckSeverity.WARN,
                 blocking=suite.blocking,
                 partition=key,
                 description=failure,

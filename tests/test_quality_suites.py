@@ -128,7 +128,8 @@ def test_a_minimal_suite_loads(tmp_path: Path) -> None:
     (frame,) = suite.frames
     assert frame.options["table"] == "raw.events"  # inherited from the suite
     assert frame.query.columns == (
-        "day", "rows", "trailing_days", "trailing_median_rows", "ratio", "recorded_rows", "recorded_difference"
+        "day", "rows", "baseline", "baseline_days", "baseline_rows", "calendar_event", "ratio", "robust_z",
+        "recorded_rows", "recorded_difference",
     )
 
 

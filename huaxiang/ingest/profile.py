@@ -15,6 +15,17 @@ from huaxiang.source_profile import INGESTED, SourceProfile
 ACTIVITY_TABLES = ("orders", "events")
 
 
+def _derived(mapping: Mapping, table: str) -> bool:
+    """The table is built from a source that also feeds an activity table (orders, order lines,
+    events): its rows are the log's first sightings, so its volume follows the log's."""
+    if table not in mapping.tables:
+        return False
+    source = mapping.tables[table].from_
+    return any(
+        spec.from_ == source for name, spec in mapping.tables.items() if name in (*ACTIVITY_TABLES, "order_items")
+    )
+
+
 def _rows(con: duckdb.DuckDBPyConnection, built: dict[str, BuiltTable], table: str, where: str = "true") -> int:
     if table not in built:
         return 0
@@ -53,6 +64,7 @@ def build_source_profile(
         "reviews_name_products": _rows(con, built, "reviews", "product_id IS NULL") == 0,
         "provides_reviews": _rows(con, built, "reviews") > 0,
         "provides_consent": "marketing_consent" in user_columns,
+        **{f"derived_{table}": _derived(mapping, table) for table in ("users", "products")},
     }
     notes = []
     if days and not facts["every_day"]:

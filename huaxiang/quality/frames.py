@@ -137,9 +137,10 @@ def run_frame(
     values = _values(frame, window, timezone, profile)
     sql = f"select * from ({frame.query.sql}) as frame limit {MAX_FRAME_ROWS + 1}"
     started = time.perf_counter()
-    data = conn.execute(sql, bound_parameters(sql, values)).df()
-    seconds = time.perf_counter() - started
-    return FrameResult(name=frame.name, data=_bounded(frame.name, data), seconds=seconds)
+    data = _bounded(frame.name, conn.execute(sql, bound_parameters(sql, values)).df())
+    if frame.query.post is not None:
+        data = frame.query.post(data)
+    return FrameResult(name=frame.name, data=data, seconds=time.perf_counter() - started)
 
 
 def engine_sql(query: FrameQuery, engine_name: str, values: dict[str, object]) -> str:
@@ -189,9 +190,11 @@ def run_engine_frame(
     sql = engine_sql(query, engine.name, _values(frame, window, timezone, profile))
     started = time.perf_counter()
     table = engine.read_arrow(sql)
-    seconds = time.perf_counter() - started
     data = schema_frame(table.schema) if query.from_result_schema else table.to_pandas(date_as_object=False)
-    return FrameResult(name=frame.name, data=_bounded(frame.name, data), seconds=seconds)
+    data = _bounded(frame.name, data)
+    if query.post is not None:
+        data = query.post(data)
+    return FrameResult(name=frame.name, data=data, seconds=time.perf_counter() - started)
 
 
 def run_frames(

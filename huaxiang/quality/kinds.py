@@ -25,7 +25,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from huaxiang.quality.baselines import VOLUME_COLUMNS, VolumeSettings, volume_judgement
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_PARTITION_COLUMN = "_partition_date"
 # Shares and ratios over fewer rows than this are noise, not signal (one bad row in five is 20%).
@@ -79,6 +85,12 @@ def _non_negative_int(value: Any, option: str) -> int:
     return value
 
 
+def _positive_number(value: Any, option: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise KindOptionError(option, f"must be a positive number, got {value!r}")
+    return float(value)
+
+
 def _positive_int(value: Any, option: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise KindOptionError(option, f"must be a positive integer, got {value!r}")
@@ -103,6 +115,9 @@ class FrameQuery:
     # The SQL is written in this dialect and is translated for the engine (the `sql` kind's
     # reviewed DuckDB text on Spark); None: it already is the engine's SQL.
     translate_from: str | None = None
+    # Turns the query's result into the frame, in Python (the volume kind's baselines): the same on
+    # every engine. None: the result is the frame.
+    post: Callable[[pd.DataFrame], pd.DataFrame] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,13 +278,21 @@ def _schema(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
 
 
 def _volume(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
+    """Rows per landed day of the window and of `lookback_days` before it (a year: past 双11s);
+    `huaxiang.quality.baselines` judges each window day against ordinary days of the same weekday,
+    or against the same calendar day in past years."""
     table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
-    trailing = _positive_int(o["trailing_days"], "trailing_days")
     lookback = _positive_int(o["lookback_days"], "lookback_days")
-    min_history = _positive_int(o["min_history"], "min_history")
-    min_median = _non_negative_int(o["min_median_rows"], "min_median_rows")
-    if min_history > trailing:
-        raise KindOptionError("min_history", f"must not exceed trailing_days ({trailing})")
+    settings = VolumeSettings(
+        trailing_days=_positive_int(o["trailing_days"], "trailing_days"),
+        weekday_weeks=_positive_int(o["weekday_weeks"], "weekday_weeks"),
+        recent_days=_positive_int(o["recent_days"], "recent_days"),
+        min_history=_positive_int(o["min_history"], "min_history"),
+        min_baseline_rows=_non_negative_int(o["min_baseline_rows"], "min_baseline_rows"),
+        min_spread=_positive_number(o["min_spread"], "min_spread"),
+    )
+    if settings.recent_days > lookback:
+        raise KindOptionError("recent_days", f"must not exceed lookback_days ({lookback})")
     sql = f"""
         with daily as (
             select {pc} as day, count(*) as rows
@@ -280,41 +303,26 @@ def _volume(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
         window_days as (
             {d.window_days()}
         ),
-        previous_landed as (
-            select w.day, d.rows, row_number() over (partition by w.day order by d.day desc) as recency
-            from window_days w join daily d on d.day < w.day and d.rows > 0
-        ),
-        history as (
-            select day, count(*) as trailing_days, median(rows) as trailing_median_rows
-            from previous_landed where recency <= {trailing}
-            group by day
-        ),
         recorded as (
             {d.recorded_rows()}
         )
         select
-            w.day,
+            coalesce(w.day, d.day) as day,
             coalesce(d.rows, 0) as rows,
-            coalesce(h.trailing_days, 0) as trailing_days,
-            case when h.trailing_days >= {min_history} then h.trailing_median_rows end as trailing_median_rows,
-            case when h.trailing_days >= {min_history} and h.trailing_median_rows >= greatest({min_median}, 1)
-                 then coalesce(d.rows, 0) / h.trailing_median_rows end as ratio,
-            r.recorded_rows,
-            coalesce(d.rows, 0) - r.recorded_rows as recorded_difference
-        from window_days w
-        left join daily d using (day)
-        left join history h using (day)
-        left join recorded r using (day)
-        order by w.day
+            (w.day is not null) as in_window,
+            r.recorded_rows
+        from daily d
+        full outer join window_days w on d.day = w.day
+        left join recorded r on r.day = coalesce(w.day, d.day)
+        order by 1
     """
     return FrameQuery(
         sql=sql,
-        columns=(
-            "day", "rows", "trailing_days", "trailing_median_rows", "ratio", "recorded_rows", "recorded_difference"
-        ),
+        columns=VOLUME_COLUMNS,
         index=("day",),
         table=o["table"],
         partition_column=o["partition_column"],
+        post=partial(volume_judgement, settings=settings),
     )
 
 
@@ -608,19 +616,25 @@ KINDS: dict[str, FrameKind] = {
         ),
         FrameKind(
             "volume",
-            "one row per day of the window: rows, trailing_days, trailing_median_rows (median of the "
-            "previous `trailing_days` landed days within `lookback_days`), ratio = rows / "
-            "trailing_median_rows (null with fewer than `min_history` days of history or a median "
-            "below `min_median_rows`); a day with no rows is present with rows = 0; recorded_rows (the "
-            "rows the source profile says the ingest landed that day, null when not recorded) and "
-            "recorded_difference = rows - recorded_rows",
+            "one row per day of the window: rows (0 for a day with none), baseline (how the day is "
+            "judged, in words), baseline_days and baseline_rows (the expected rows: the median of the "
+            "last `weekday_weeks` same weekdays, else of the last `trailing_days` ordinary landed days, "
+            "within `recent_days`; on a calendar day, that times the event's median lift in past years), "
+            "calendar_event, ratio = rows / baseline_rows and robust_z = ln(ratio) / robust spread "
+            "(both null in the warm-up of `min_history` ordinary days, on a first calendar occurrence "
+            "or below `min_baseline_rows`); recorded_rows (what the source profile says the ingest "
+            "landed, null when not recorded) and recorded_difference = rows - recorded_rows. Counts "
+            "are read for `lookback_days` before the window (huaxiang/quality/baselines.py)",
             required=("table",),
             optional={
                 **_TABLE_OPTIONS,
                 "trailing_days": 7,
-                "lookback_days": 35,
-                "min_history": 1,
-                "min_median_rows": MIN_ROWS,
+                "weekday_weeks": 4,
+                "recent_days": 56,
+                "lookback_days": 400,
+                "min_history": 7,
+                "min_baseline_rows": MIN_ROWS,
+                "min_spread": 0.1,
             },
             build=_volume,
         ),

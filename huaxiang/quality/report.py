@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from huaxiang.quality.suites import ERROR
 from huaxiang.quality.validate import ExpectationOutcome, SuiteResult
 
 
@@ -18,13 +19,25 @@ def _unexpected(outcome: ExpectationOutcome) -> str:
     return f"{outcome.unexpected_count}{percent}"
 
 
+def _verdict(outcome: ExpectationOutcome) -> str:
+    if outcome.not_applicable:
+        return "n/a"
+    if outcome.accepted:
+        return "accepted"
+    if outcome.success:
+        return "✅"
+    return "❌" if outcome.severity == ERROR else "⚠️ warn"
+
+
 def expectations_markdown(result: SuiteResult) -> str:
-    """One row per expectation, failures first."""
+    """One row per expectation, blocking failures first, then warnings, accepted, passed."""
     lines = [
         "| frame | column | expectation | ok | observed | unexpected | examples |",
         "|---|---|---|---|---|---|---|",
     ]
-    ordered = sorted(result.outcomes, key=lambda outcome: outcome.success)
+    ordered = sorted(
+        result.outcomes, key=lambda o: (not o.failed, o.severity != ERROR, not o.accepted)
+    )
     for outcome in ordered:
         examples = "; ".join(outcome.examples)
         if outcome.error:
@@ -37,8 +50,8 @@ def expectations_markdown(result: SuiteResult) -> str:
                     outcome.frame,
                     outcome.column or "",
                     outcome.expected,
-                    "n/a" if outcome.not_applicable else "✅" if outcome.success else "❌",
-                    outcome.not_applicable or outcome.observed,
+                    _verdict(outcome),
+                    outcome.not_applicable or outcome.accepted or outcome.observed,
                     _unexpected(outcome),
                     examples,
                 )
@@ -49,17 +62,20 @@ def expectations_markdown(result: SuiteResult) -> str:
 
 
 def summary(result: SuiteResult) -> str:
-    """The check's description: the first failing expectation in words, or what passed."""
-    if not result.failures:
-        skipped = result.not_applicable
-        if not skipped:
-            return f"All {len(result.outcomes)} expectations passed."
-        return (
-            f"All {len(result.outcomes) - len(skipped)} applicable expectations passed; {len(skipped)} not "
-            f"applicable ({skipped[0].not_applicable}: {skipped[0].frame}.{skipped[0].column or ''} "
-            f"{skipped[0].expected})"
-        )
-    return _first_of(result.failures)
+    """The check's description: the first failing expectation in words (a blocking one before a
+    warning, which is prefixed "warning:"), or what passed."""
+    if result.failures:
+        return _first_of(result.failures)
+    accepted = result.accepted
+    suffix = f"; {len(accepted)} accepted ({accepted[0].accepted})" if accepted else ""
+    skipped = result.not_applicable
+    if not skipped:
+        return f"All {len(result.outcomes) - len(accepted)} expectations passed{suffix}."
+    return (
+        f"All {len(result.outcomes) - len(skipped) - len(accepted)} applicable expectations passed{suffix}; "
+        f"{len(skipped)} not applicable ({skipped[0].not_applicable}: {skipped[0].frame}."
+        f"{skipped[0].column or ''} {skipped[0].expected})"
+    )
 
 
 def day_summary(result: SuiteResult, day: date) -> str | None:
@@ -70,4 +86,5 @@ def day_summary(result: SuiteResult, day: date) -> str | None:
 
 def _first_of(failures: list[ExpectationOutcome]) -> str:
     more = f" (+{len(failures) - 1} more failing)" if len(failures) > 1 else ""
-    return failures[0].sentence() + more
+    prefix = "" if failures[0].severity == ERROR else "warning: "
+    return prefix + failures[0].sentence() + more

@@ -8,7 +8,7 @@ importing GX: required fields, frame options, and that every expectation names a
 produces. Errors name the file and the field, e.g.
 
     expectations/raw__events.yml: frames.volume.expectations[1].kwargs.column: 'ration' is not a
-    column of frame 'volume' (columns: day, rows, trailing_days, trailing_median_rows, ratio)
+    column of frame 'volume' (columns: day, rows, baseline, baseline_days, baseline_rows, …)
 """
 
 from __future__ import annotations
@@ -29,7 +29,11 @@ _SUITE_KEYS = {"asset", "also_gates", "description", "blocking", "table", "parti
 # Suite-level defaults handed to every frame whose kind has that option.
 _INHERITED = ("table", "partition_column")
 _FRAME_KEYS = {"kind", "description", "expectations"}
-_EXPECTATION_KEYS = {"type", "kwargs", "meta", "when"}
+_EXPECTATION_KEYS = {"type", "kwargs", "meta", "when", "severity"}
+# An expectation's severity: `error` (default) fails a blocking check and stops downstream; `warn`
+# reports a statistical anomaly (a promotion spike, a true drop in volume) without stopping.
+ERROR, WARN = "error", "warn"
+SEVERITIES = (ERROR, WARN)
 _COLUMN_KWARGS = ("column", "column_A", "column_B")
 
 
@@ -60,6 +64,7 @@ class ExpectationSpec:
     # Source-profile facts the expectation assumes (huaxiang.source_profile), e.g. {every_day: true}:
     # where the landed source does not have them it is reported as not applicable, not judged.
     when: Mapping[str, Any] = field(default_factory=dict)
+    severity: str = ERROR
 
     @property
     def column(self) -> str | None:
@@ -245,7 +250,10 @@ def _load_expectation(path: Path, where: str, item: Any, frame: str, query: Fram
             )
         if not isinstance(value, (bool, str)):
             raise SuiteError(path, f"{where}.when.{fact}", f"must be true, false or text, got {value!r}")
-    return ExpectationSpec(type=type_, kwargs=kwargs, meta=meta, when=when)
+    severity = item.get("severity", ERROR)
+    if severity not in SEVERITIES:
+        raise SuiteError(path, f"{where}.severity", f"must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+    return ExpectationSpec(type=type_, kwargs=kwargs, meta=meta, when=when, severity=severity)
 
 
 def _asset_parts(path: Path, field: str, asset: Any) -> tuple[str, ...]:

@@ -12,13 +12,13 @@ import math
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
-from huaxiang.quality.suites import ExpectationSpec, FrameSpec, Suite, SuiteError
+from huaxiang.quality.suites import ERROR, WARN, ExpectationSpec, FrameSpec, Suite, SuiteError
 from huaxiang.source_profile import SourceProfile
 
 EXAMPLES = 5
@@ -55,6 +55,14 @@ class ExpectationOutcome:
     # Set when the landed source lacks a property the expectation assumes (its `when:`): the
     # expectation was not evaluated and says why (it counts as passed, and is listed as such).
     not_applicable: str | None = None
+    severity: str = ERROR  # warn: a failure is reported, never blocks
+    # Set when every day the failure falls on has a reviewed exception (`huaxiang quality accept`):
+    # the failure is listed with the reason and counts as passed.
+    accepted: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return not self.success and not self.accepted
 
     def sentence(self) -> str:
         """The failure in words, for the check's description."""
@@ -86,7 +94,21 @@ class SuiteResult:
 
     @property
     def failures(self) -> list[ExpectationOutcome]:
-        return [outcome for outcome in self.outcomes if not outcome.success]
+        """Failed expectations, blocking ones first (warnings after)."""
+        failed = [outcome for outcome in self.outcomes if outcome.failed]
+        return sorted(failed, key=lambda outcome: outcome.severity != ERROR)
+
+    @property
+    def blocking_failures(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.failures if outcome.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.failures if outcome.severity == WARN]
+
+    @property
+    def accepted(self) -> list[ExpectationOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.accepted]
 
     @property
     def not_applicable(self) -> list[ExpectationOutcome]:
@@ -109,6 +131,10 @@ class SuiteResult:
     def day_passed(self, days: Sequence[date]) -> dict[date, bool]:
         """Per-day verdict: a day passes when no failure concerns it."""
         return {day: not self.failures_on(day) for day in days}
+
+    def day_blocked(self, day: date) -> bool:
+        """A blocking (error) failure concerns the day; warnings alone do not block it."""
+        return any(outcome.severity == ERROR for outcome in self.failures_on(day))
 
 
 @dataclass
@@ -160,7 +186,9 @@ def build_gx_suite(suite: Suite, frame: FrameSpec, skip: frozenset[int] = frozen
             type=spec.type, kwargs=dict(spec.kwargs), meta={**spec.meta, _ORDER_META: order}
         )
         try:
-            gx_suite.add_expectation_configuration(configuration)
+            # Matched on the success kwargs, not the column alone: a frame may hold a warning and a
+            # blocking bound on the same column (GX's default "domain" match would merge them).
+            gx_suite.add_expectation_configuration(configuration, match_type="success")
         except Exception as error:  # GX raises several exception types for a bad configuration
             raise SuiteError(
                 suite.path, f"frames.{frame.name}.expectations[{order}]", f"GX refuses it: {error}"
@@ -169,10 +197,14 @@ def build_gx_suite(suite: Suite, frame: FrameSpec, skip: frozenset[int] = frozen
 
 
 def validate_suite(
-    suite: Suite, frames: Mapping[str, pd.DataFrame], profile: SourceProfile | None = None
+    suite: Suite,
+    frames: Mapping[str, pd.DataFrame],
+    profile: SourceProfile | None = None,
+    accepted: Mapping[date, str] | None = None,
 ) -> SuiteResult:
     """Validate every frame; an expectation whose `when:` the source `profile` (default: the strict
-    generator profile) does not meet is reported as not applicable instead of being evaluated."""
+    generator profile) does not meet is reported as not applicable instead of being evaluated. A
+    failure whose days all have a reviewed exception in `accepted` (day → why) is accepted."""
     profile = profile or SourceProfile.strict()
     runtime, setup_seconds = gx_runtime()
     outcomes: list[ExpectationOutcome] = []
@@ -197,16 +229,29 @@ def validate_suite(
             if order in skip:
                 outcomes.append(_not_applicable(frame, spec, profile, unmet[order]))
             else:
-                outcomes.append(_outcome(frame, spec, by_order[order], data))
+                outcomes.append(_accept(_outcome(frame, spec, by_order[order], data), accepted or {}))
     return SuiteResult(
         suite=suite.name,
-        passed=all(outcome.success for outcome in outcomes),
+        passed=not any(outcome.failed for outcome in outcomes),
         outcomes=tuple(outcomes),
         frame_rows={name: len(data) for name, data in frames.items()},
         validation_seconds=time.perf_counter() - started,
         gx_setup_seconds=setup_seconds,
         source=f"{profile.name} ({profile.kind})",
     )
+
+
+def _accept(outcome: ExpectationOutcome, accepted: Mapping[date, str]) -> ExpectationOutcome:
+    """A failure on days that all have a reviewed exception is accepted; one that also falls on
+    other days keeps failing, on those days only. A failure that cannot be pinned on days (the
+    schema) is never accepted by a day's exception."""
+    if outcome.success or not outcome.failed_days or not accepted:
+        return outcome
+    remaining = tuple(day for day in outcome.failed_days if day not in accepted)
+    if not remaining:
+        why = "; ".join(f"{day}: {accepted[day]}" for day in outcome.failed_days)
+        return replace(outcome, accepted=f"accepted exception ({why})")
+    return replace(outcome, failed_days=remaining)
 
 
 def _not_applicable(
@@ -226,6 +271,7 @@ def _not_applicable(
         examples=(),
         notes=spec.notes,
         not_applicable=reason,
+        severity=spec.severity,
     )
 
 
@@ -257,6 +303,7 @@ def _outcome(frame: FrameSpec, spec: ExpectationSpec, result: Any, data: pd.Data
         notes=spec.notes,
         failed_days=failed_days,
         error=error,
+        severity=spec.severity,
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
+from huaxiang.quality.accepted import load_accepted
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
 
@@ -75,11 +76,19 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         }
         for explanation in source["missing_signals"].values():
             context.log.info(f"Missing signal: {explanation}")
-        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id, source=source)
+        quality = {
+            "warnings": _run_warnings(context),
+            "accepted_exceptions": [exception.__dict__ for exception in load_accepted(Path(warehouse.home))],
+        }
+        for warning in quality["warnings"]:
+            context.log.warning(f"Published with a warning: {warning['check']} — {warning['description']}")
+        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id, source=source, quality=quality)
         yield dg.MaterializeResult(
             metadata={
                 "source": f"{profile.name} ({profile.kind})",
                 "missing_signals": dg.MetadataValue.json(source["missing_signals"]),
+                "quality_warnings": len(quality["warnings"]),
+                "accepted_exceptions": len(quality["accepted_exceptions"]),
                 "path": dg.MetadataValue.path(str(warehouse.published_dir)),
                 "row_counts": dg.MetadataValue.json(manifest["row_counts"]),
                 "dropped_columns": dg.MetadataValue.json(manifest["dropped_columns"]),
@@ -89,3 +98,24 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         )
 
     return marts_snapshot
+
+
+def _run_warnings(context: dg.AssetExecutionContext) -> list[dict]:
+    """The checks of this run that failed with severity WARN (statistical anomalies: they stopped
+    nothing), one entry per check and partition, for the manifest."""
+    records = context.instance.get_records_for_run(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=100_000
+    ).records
+    warnings = {}
+    for record in records:
+        evaluation = record.event_log_entry.dagster_event.event_specific_data
+        if evaluation.passed or evaluation.severity != dg.AssetCheckSeverity.WARN:
+            continue
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name, evaluation.partition)
+        warnings[key] = {
+            "asset": key[0],
+            "check": key[1],
+            "day": key[2],
+            "description": (evaluation.description or "").splitlines()[0] if evaluation.description else "",
+        }
+    return [warnings[key] for key in sorted(warnings, key=lambda k: (k[0], k[1], k[2] or ""))]
