@@ -387,9 +387,67 @@ def _format_var(value: Any) -> str:
     return str(value)
 
 
+THRESHOLD_ROWS = (
+    (
+        "`rfm_recency_days`",
+        "`rfm_r`",
+        "the 20th, 40th, 60th, 80th percentiles of `recency_days` (R 5 at or below the first)",
+        "buyers (`orders_total > 0`)",
+    ),
+    (
+        "`rfm_frequency_orders`",
+        "`rfm_f`",
+        "the first order count above each quintile of `orders_365d` (F 2 from the first)",
+        "buyers",
+    ),
+    (
+        "`rfm_monetary_cny`",
+        "`rfm_m`",
+        "0.01 CNY above each quintile of `revenue_365d` (M 2 from the first)",
+        "buyers",
+    ),
+    (
+        "`frequency_band_orders`",
+        "`frequency_band`",
+        "2 (one order is `one_time`), then one order above the median and the 80th percentile of `orders_365d`",
+        "repeat buyers of 365 days",
+    ),
+    (
+        "`aov_band_cny`",
+        "`aov_band`",
+        "0.01 CNY above the 25th, 75th and 95th percentiles of `aov_365d`",
+        "buyers of 365 days",
+    ),
+    (
+        "`activity_level_days`",
+        "`activity_level`",
+        "1 (no active day is `inactive`), then one day above the median and the 80th percentile of `active_days_30d`",
+        "users active in 30 days",
+    ),
+    (
+        "`lifecycle_silent_days`",
+        "`lifecycle_stage`",
+        "the median gap between consecutive purchase days, at least `lifecycle_silent_days_floor` (14)",
+        "gaps of repeat buyers ending in the 365 days to as-of",
+    ),
+    (
+        "`lifecycle_churned_days`",
+        "`lifecycle_stage`",
+        "the 90th percentile of the same gaps, at least `lifecycle_churned_days_floor` (30) and the silent threshold",
+        "the same gaps",
+    ),
+    (
+        "`lifecycle_reactivated_days`",
+        "`lifecycle_stage`",
+        "the silent threshold",
+        "—",
+    ),
+)
+
+
 # How `auto` thresholds are derived (dbt_project/macros/tag_cut_points.sql,
 # models/intermediate/fct_lifecycle_thresholds.sql); a section of the generated docs/tags.md.
-THRESHOLDS_SECTION = """\
+THRESHOLDS_SECTION_TEMPLATE = """\
 ## How the thresholds are chosen
 
 A rule tag's thresholds are dbt vars (`dbt_project/dbt_project.yml`, listed with each tag above).
@@ -400,17 +458,7 @@ piles everyone into one segment. The values chosen on each build, and what they 
 from, are in the mart [`tag_cut_points`](marts.md#tag_cut_points) — the place to look up why a
 user is `at_risk`.
 
-| var | tag | `auto` derives | population |
-|---|---|---|---|
-| `rfm_recency_days` | `rfm_r` | the 20th, 40th, 60th, 80th percentiles of `recency_days` (R 5 at or below the first) | buyers (`orders_total > 0`) |
-| `rfm_frequency_orders` | `rfm_f` | the first order count above each quintile of `orders_365d` (F 2 from the first) | buyers |
-| `rfm_monetary_cny` | `rfm_m` | 0.01 CNY above each quintile of `revenue_365d` (M 2 from the first) | buyers |
-| `frequency_band_orders` | `frequency_band` | 2 (one order is `one_time`), then one order above the median and above the 80th percentile of `orders_365d` | repeat buyers of 365 days |
-| `aov_band_cny` | `aov_band` | 0.01 CNY above the 25th, 75th and 95th percentiles of `aov_365d` | buyers of 365 days |
-| `activity_level_days` | `activity_level` | 1 (no active day is `inactive`), then one day above the median and above the 80th percentile of `active_days_30d` | users active in 30 days |
-| `lifecycle_silent_days` | `lifecycle_stage` | the median gap between consecutive purchase days, at least `lifecycle_silent_days_floor` (14) | gaps of repeat buyers ending in the 365 days to as-of |
-| `lifecycle_churned_days` | `lifecycle_stage` | the 90th percentile of the same gaps, at least `lifecycle_churned_days_floor` (30) and the silent threshold | the same gaps |
-| `lifecycle_reactivated_days` | `lifecycle_stage` | the silent threshold | — |
+{threshold_table}
 
 * **Quantiles are exact and discrete** (SQL `PERCENTILE_DISC`: the smallest value with at least that
   share of the population at or below it; DuckDB `quantile_disc`, Spark `percentile_disc`, through
@@ -486,7 +534,9 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
             lines += ["| | |", "|---|---|"]
             lines += [f"| {name} | {_cell(value)} |" for name, value in facts]
             lines.append("")
-    lines += THRESHOLDS_SECTION.splitlines() + [""]
+    table = ["| var | tag | `auto` derives | population |", "|---|---|---|---|"]
+    table += ["| " + " | ".join(row) + " |" for row in THRESHOLD_ROWS]
+    lines += THRESHOLDS_SECTION_TEMPLATE.replace("{threshold_table}", "\n".join(table)).splitlines() + [""]
     lines += [
         "## Value domains",
         "",

@@ -390,3 +390,79 @@ def build_fixture() -> RawFixture:
     f.bad("reviews", DAY3, review("r6", "u1", "o404", "2024-03-03 16:00"), "orphan_order", review_id="r6")
     f.bad("reviews", DAY3, review("r7", "u1", "o11", "2024-03-03 16:00", rating=9), "out_of_range", review_id="r7")
     return f
+
+
+# ── Shaped shops for the tag thresholds (tests/test_tag_cut_points.py) ─────────────────────────
+# Real shops the generator's thresholds were never tuned to: customers who buy every 2-4 months
+# over more than a year, with or without a behaviour log. Rows go straight into the raw tables
+# (with their partition day), which is all the dbt build reads.
+
+SHOP_START = date(2023, 1, 1)
+
+
+def shaped_shop(kind: str, users: int = 300, days: int = 420, seed: int = 5) -> dict[str, list[dict]]:
+    """Raw rows per table of a shop whose buyers purchase every 60-120 days.
+
+    kind `sparse_buyers`: a view and a purchase event on every order day, plus a browse day now
+    and then; `purchase_only`: users, products, orders and their lines only (no behaviour log).
+    A quarter of the customers buy once and never again. Deterministic per seed.
+    """
+    import random
+    from datetime import timedelta
+
+    if kind not in ("sparse_buyers", "purchase_only"):
+        raise ValueError(kind)
+    rng = random.Random(seed)
+    rows: dict[str, list[dict]] = defaultdict(list)
+    products = [f"sp{index}" for index in range(20)]
+    for product_id in products:
+        rows["products"].append(
+            product(product_id, list_price=float(rng.choice((39, 99, 199, 399))), updated_at=local("2023-01-01 08:00"))
+        )
+    end = SHOP_START + timedelta(days=days - 1)
+    for number in range(users):
+        user_id = f"s{number:04d}"
+        registered = SHOP_START + timedelta(days=rng.randrange(0, 90))
+        stamp = f"{registered.isoformat()} {rng.randrange(8, 22):02d}:00"
+        rows["users"].append(user(user_id, local(stamp), registered_at=local(stamp)))
+        day = registered + timedelta(days=rng.randrange(0, 60))
+        one_time = rng.random() < 0.25
+        sequence = 0
+        while day <= end:
+            sequence += 1
+            order_id = f"o{user_id}-{sequence}"
+            at = f"{day.isoformat()} {rng.randrange(9, 22):02d}:{rng.randrange(60):02d}"
+            paid = round(rng.lognormvariate(5.5, 0.7), 2)
+            bought = rng.choice(products)
+            rows["orders"].append(order(order_id, user_id, at, paid))
+            rows["order_items"].append(item(order_id, bought, at, 1, paid))
+            if kind == "sparse_buyers":
+                rows["events"].append(event(f"e{order_id}-v", user_id, at, "view", product_id=bought))
+                rows["events"].append(event(f"e{order_id}-p", user_id, at, "purchase", product_id=bought))
+                browse = day + timedelta(days=rng.randrange(10, 40))
+                if browse <= end and rng.random() < 0.5:
+                    rows["events"].append(event(f"e{order_id}-b", user_id, f"{browse.isoformat()} 12:00"))
+            if one_time:
+                break
+            day += timedelta(days=rng.randrange(60, 121))
+    return rows
+
+
+def load_shop(warehouse: Path, rows: dict[str, list[dict]]) -> None:
+    """Insert shaped rows into the raw tables, each row in the partition of its local business day."""
+    from huaxiang.warehouse import PARTITION_COLUMN, ensure_raw_table
+
+    day_column = {
+        "users": "updated_at", "products": "updated_at", "events": "occurred_at", "orders": "ordered_at",
+        "order_items": "ordered_at", "campaigns": "starts_at", "campaign_sends": "sent_at", "reviews": "created_at",
+    }  # fmt: skip
+    with connect(warehouse) as conn:
+        for table in RAW_TABLES:
+            ensure_raw_table(conn, table)
+            table_rows = rows.get(table, [])
+            if not table_rows:
+                continue
+            batch = pa.Table.from_pylist(table_rows, RAW_TABLES[table].schema)
+            days = [row[day_column[table]].astimezone(BUSINESS_TZ).date() for row in table_rows]
+            batch = batch.append_column(PARTITION_COLUMN, pa.array(days, pa.date32()))  # noqa: F841 - read by SQL
+            conn.execute(f"insert into raw.{table} by name select * from batch")
