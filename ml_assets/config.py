@@ -45,6 +45,7 @@ class PropensityConfig:
     isotonic_min_positives: int = 1_000  # fewer: sigmoid calibration, which needs less data
     max_train_rows: int = 400_000  # training rows beyond this are sampled
     prior_days: float = 30.0  # pseudo-days of the population order rate in the rate heuristic
+    baseline_auc_margin: float = 0.01  # a learned model must beat BG/NBD by this validation AUC to be chosen
     random_state: int = 0
     threads: int = 1  # OpenMP/BLAS threads while fitting (see ML_THREADS_NOTE)
 
