@@ -87,7 +87,7 @@ cut_points as (
         cast(null as {{ type_double() }}) as quantile_level,
         cast(null as decimal(18, 2)) as quantile_value,
         cast(null as bigint) as population,
-        'fixed by the tag''s definition (the values below it have a band of their own)' as derived_from
+        'fixed by the tag definition (the values below it have a band of their own)' as derived_from
     {%- else %}
         {%- set level_name = 'median' if level == 0.5 else ((level * 100) | round | int) ~ 'th percentile' %}
         cut_{{ index }} as cut_point,
