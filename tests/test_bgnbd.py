@@ -79,3 +79,34 @@ def test_fit_is_deterministic_and_order_independent(simulated) -> None:
     shuffled = simulated.sample(frac=1.0, random_state=4)
     second = bgnbd.fit_bgnbd(shuffled["x"], shuffled["t_x"], shuffled["T"])
     assert first.params == pytest.approx(second.params, rel=1e-9)
+
+
+def test_evaluate_reports_the_baseline_and_judges_clusters_on_ids() -> None:
+    from huaxiang import evaluate
+
+    rng = np.random.default_rng(0)
+    outcome = rng.uniform(size=2_000) < 0.3
+    scored = pd.DataFrame(
+        {
+            "purchased_in_holdout": outcome,
+            "score": np.clip(np.where(outcome, 0.6, 0.2) + rng.normal(0, 0.2, 2_000), 0, 1),
+            "bgnbd": np.clip(np.where(outcome, 0.5, 0.3) + rng.normal(0, 0.2, 2_000), 0, 1),
+        }
+    )
+    figures = {f.name: f for f in evaluate.bgnbd_figures(scored)}
+    assert figures[evaluate.AUC_OVER_BGNBD].passed and figures[evaluate.AUC_OVER_BGNBD].value > 0
+    clustered = pd.DataFrame(
+        {
+            "cluster_id": [0, 0, 0, 1, 1, 2],
+            "cluster_name": ["a", "a", "a", "b", "b", "c"],
+            "persona": ["p", "p", "q", "q", "q", "p"],
+        }
+    )
+    cluster_list, table = evaluate.cluster_figures(clustered)
+    by_name = {f.name: f for f in cluster_list}
+    assert by_name[evaluate.CLUSTER_PURITY].value == pytest.approx(5 / 6)
+    assert by_name[evaluate.PERSONAS_RECOVERED].value == 2 and by_name[evaluate.PERSONAS_RECOVERED].passed
+    missing = evaluate.cluster_figures(clustered.assign(persona=["p", "p", "p", "s", "s", "p"]))[0][2]
+    assert missing.passed  # p and s each dominate a cluster
+    lost = evaluate.cluster_figures(clustered.assign(persona=["p", "p", "s", "p", "p", "p"]))[0][2]
+    assert not lost.passed and "missing: s" in lost.target
