@@ -171,7 +171,7 @@ def _occurrences(
         anchor = _build(str(relative["anchor"]), specs, built, seen)
         start, end = int(relative["from"]), int(relative["to"])
         return [
-            Occurrence(o.peak + timedelta(days=start), o.peak + timedelta(days=end), o.peak + timedelta(days=start + offset))
+            Occurrence(o.peak + timedelta(days=start), o.peak + timedelta(days=end), o.peak + timedelta(start + offset))
             for o in anchor.occurrences
         ]
     occurrences = []

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -87,9 +88,10 @@ def test_an_empty_day_fails_volume(warehouse: Path, tmp_path: Path, suites: dict
     db = with_fault(warehouse, tmp_path, "delete from raw.events where _partition_date = ?")
     result = validate(db, suites["raw__events"], WEEK_AROUND_FAULT)
     assert not result.passed
-    assert ("volume", "rows") in failed(result)
-    rows = next(o for o in result.failures if o.column == "rows")
-    assert rows.examples == (f"{FAULT_DAY}: 0",) and rows.unexpected_count == 1
+    assert ("volume", "unexpected_empty") in failed(result)
+    empty = next(o for o in result.failures if o.column == "unexpected_empty")
+    assert empty.examples == (f"{FAULT_DAY}: 1",) and empty.unexpected_count == 1
+    assert summary(result).startswith("volume.unexpected_empty") and "An empty day" in summary(result)
     # Only the empty day is blamed; its neighbours pass.
     assert result.day_passed(WEEK_AROUND_FAULT.days) == {day: day != FAULT_DAY for day in WEEK_AROUND_FAULT.days}
 
@@ -99,12 +101,14 @@ def test_a_doubled_day_fails(warehouse: Path, tmp_path: Path, suites: dict[str, 
     result = validate(db, suites["raw__events"], WEEK_AROUND_FAULT)
     # The repeated ids block; twice the volume is only unusual (a real day can be twice as busy).
     assert {(o.frame, o.column) for o in result.blocking_failures} == {("duplicates", "duplicate_share")}
-    (volume,) = result.warnings
+    volume = next(o for o in result.warnings if o.frame == "volume")
     assert volume.column == "robust_z" and volume.examples[0].startswith(f"{FAULT_DAY}: ")
     assert "doubled" in summary(result) and not summary(result).startswith("warning")
 
 
-def test_a_true_drop_in_volume_warns_without_blocking(warehouse: Path, tmp_path: Path, suites: dict[str, Suite]) -> None:
+def test_a_true_drop_in_volume_warns_without_blocking(
+    warehouse: Path, tmp_path: Path, suites: dict[str, Suite]
+) -> None:
     """The day after a shop stopped acquiring customers: 0.38 of the usual traffic, every row valid."""
     db = with_fault(
         warehouse, tmp_path, "delete from raw.events where _partition_date = ? and hash(event_id) % 100 >= 38"
@@ -122,7 +126,7 @@ def test_an_accepted_exception_passes_its_day_only(warehouse: Path, tmp_path: Pa
         frames = {name: f.data for name, f in run_frames(conn, suites["raw__events"], WEEK_AROUND_FAULT, TZ).items()}
     reviewed = validate_suite(suites["raw__events"], frames, accepted={FAULT_DAY: "site outage, confirmed"})
     assert reviewed.passed and not reviewed.failures
-    assert {o.column for o in reviewed.accepted} >= {"rows", "ratio"}
+    assert {o.column for o in reviewed.accepted} >= {"unexpected_empty", "ratio"}
     assert all("site outage, confirmed" in o.accepted for o in reviewed.accepted)
     assert "accepted" in summary(reviewed)
     other_day = validate_suite(suites["raw__events"], frames, accepted={FAULT_DAY - timedelta(days=1): "n/a"})
@@ -133,7 +137,7 @@ def test_a_day_of_null_keys_fails(warehouse: Path, tmp_path: Path, suites: dict[
     db = with_fault(warehouse, tmp_path, "update raw.orders set order_id = null where _partition_date = ?")
     result = validate(db, suites["raw__orders"], WEEK_AROUND_FAULT)
     assert failed(result) == {("keys", "null_share")}
-    (keys,) = result.failures
+    (keys,) = result.blocking_failures
     assert keys.examples == (f"{FAULT_DAY} order_id: 1",)
     assert keys.failed_days == (FAULT_DAY,)
 
@@ -280,7 +284,7 @@ def test_the_check_gates_the_raw_asset_in_dagster(dagster_home: Path, tmp_path: 
     (passed,) = gx_evaluations(day)
     assert passed.passed and passed.blocking and passed.partition == "2026-06-08"
     assert passed.metadata["validation_seconds"].value > 0
-    assert "| volume | rows | values ≥ 1 | ✅ |" in passed.metadata["expectations"].value
+    assert "| volume | unexpected_empty | values ≤ 0 | ✅ |" in passed.metadata["expectations"].value
     assert [m.partition for m in day.asset_materializations_for_node("downstream")] == ["2026-06-08"]
 
     # A day whose events never landed: the load succeeds with an empty partition, the blocking
@@ -290,6 +294,19 @@ def test_the_check_gates_the_raw_asset_in_dagster(dagster_home: Path, tmp_path: 
     assert not empty.success
     (blocked,) = gx_evaluations(empty)
     assert not blocked.passed and blocked.severity == dg.AssetCheckSeverity.ERROR
-    assert blocked.description.startswith("volume.rows: expected values ≥ 1; 1 of 1 row(s) unexpected")
+    assert blocked.description.startswith("volume.unexpected_empty: expected values ≤ 0; 1 of 1 row(s) unexpected")
     assert blocked.metadata["failed_days"].value == "2026-06-09"
     assert empty.asset_materializations_for_node("downstream") == []
+
+    # A real drop (0.38 of the usual traffic, every row valid): the check fails with WARN severity,
+    # says why, and everything downstream still runs.
+    landed = partition_path(dagster_home / "landing", "events", date(2026, 6, 10))
+    table = pq.read_table(landed)
+    pq.write_table(table.slice(0, int(len(table) * 0.38)), landed)
+    drop = run(partition_key="2026-06-10")
+    assert drop.success
+    (warned,) = gx_evaluations(drop)
+    assert not warned.passed and warned.severity == dg.AssetCheckSeverity.WARN
+    assert warned.description.startswith("warning: volume.robust_z")
+    assert warned.metadata["expectations_warned"].value >= 1 and warned.metadata["expectations_failed"].value == 0
+    assert [m.partition for m in drop.asset_materializations_for_node("downstream")] == ["2026-06-10"]

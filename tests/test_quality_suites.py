@@ -129,7 +129,7 @@ def test_a_minimal_suite_loads(tmp_path: Path) -> None:
     assert frame.options["table"] == "raw.events"  # inherited from the suite
     assert frame.query.columns == (
         "day", "rows", "baseline", "baseline_days", "baseline_rows", "calendar_event", "ratio", "robust_z",
-        "recorded_rows", "recorded_difference",
+        "unexpected_empty", "recorded_rows", "recorded_difference",
     )
 
 

@@ -36,6 +36,9 @@ MAD_TO_SIGMA = 1.4826  # the MAD of a normal distribution is 0.6745 σ
 MIN_SAME_WEEKDAYS = 3
 # Promotions are less repeatable than ordinary days: their spread is at least this (log scale).
 MIN_PROMOTION_SPREAD = 0.25
+# A day without rows is a fault only where rows were expected: at 5 a day, chance gives an empty
+# day 0.7% of the time (Poisson); a tiny shop's quiet day, or a holiday, is empty by nature.
+MIN_EXPECTED_FOR_EMPTY = 5
 
 VOLUME_COLUMNS = (
     "day",
@@ -46,6 +49,7 @@ VOLUME_COLUMNS = (
     "calendar_event",
     "ratio",
     "robust_z",
+    "unexpected_empty",
     "recorded_rows",
     "recorded_difference",
 )
@@ -88,6 +92,7 @@ def volume_judgement(counts: pd.DataFrame, settings: Mapping[str, object] | Volu
             ratio = landed / baseline.rows
             if landed > 0:
                 robust_z = math.log(ratio) / baseline.spread
+        unexpected_empty = landed == 0 and judge.expects_rows(day, baseline, event)
         recorded_rows = recorded.get(day)
         recorded_rows = None if recorded_rows is None or pd.isna(recorded_rows) else int(recorded_rows)
         records.append(
@@ -100,6 +105,7 @@ def volume_judgement(counts: pd.DataFrame, settings: Mapping[str, object] | Volu
                 "calendar_event": event.label if event else None,
                 "ratio": ratio,
                 "robust_z": robust_z,
+                "unexpected_empty": int(unexpected_empty),
                 "recorded_rows": recorded_rows,
                 "recorded_difference": None if recorded_rows is None else landed - recorded_rows,
             }
@@ -158,6 +164,17 @@ class _Judge:
         noise = MAD_TO_SIGMA * _mad(steps) / math.sqrt(2)
         spread = max(noise, 1 / math.sqrt(max(level, 1)), o.min_spread)
         return _Baseline(float(level), len(chosen), kind, spread)
+
+    def expects_rows(self, day: date, baseline: _Baseline | None, event: CalendarDay | None) -> bool:
+        """Should the day hold rows? Yes where its baseline expects MIN_EXPECTED_FOR_EMPTY or more;
+        in the warm-up, where the days so far held that many (the first day: always); on a first
+        calendar occurrence, unless it is a holiday (a shop may close)."""
+        if baseline is not None:
+            return baseline.rows >= MIN_EXPECTED_FOR_EMPTY
+        if event is not None and event.kind == "holiday":
+            return False
+        before = [self.rows[d] for d in self.ordinary if d < day][-self.options.trailing_days :]
+        return not before or median(before) >= MIN_EXPECTED_FOR_EMPTY
 
     def unjudged_reason(self, day: date, event: CalendarDay | None) -> str:
         if self.ordinary_baseline(day) is None:
