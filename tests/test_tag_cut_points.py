@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from huaxiang.tags import CUT_POINT_SPECS, dbt_vars, derive_cut_points, derive_lifecycle_thresholds
 from huaxiang.warehouse import connect
 from tests.dbt_fixtures import create_ml_tables, load_shop, shaped_shop
 from tests.test_dbt_staging import run_dbt
@@ -45,6 +46,7 @@ class Build:
 class Shop:
     auto: Build
     fixed: Build
+    warehouse: Path
 
 
 def read_build(warehouse: Path) -> Build:
@@ -78,7 +80,7 @@ def build_shop(home: Path, kind: str) -> Shop:
     run_dbt(home, "build", "--select", "+user_profile", "+tag_cut_points", "--exclude", "user_tag_history")
     auto = read_build(warehouse)
     run_dbt(home, "run", "--select", *TAG_MODELS, variables=FIXED_VARS)
-    return Shop(auto=auto, fixed=read_build(warehouse))
+    return Shop(auto=auto, fixed=read_build(warehouse), warehouse=warehouse)
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +139,22 @@ def test_a_fixed_var_overrides_the_derived_cut_points(sparse_buyers: Shop) -> No
     assert fixed[("lifecycle_silent_days", 1)][:2] == (14, "fixed")
     assert fixed[("lifecycle_churned_days", 2)][:2] == (30, "fixed")
     assert derived[("rfm_recency_days", 4)][0] != fixed[("rfm_recency_days", 4)][0]
+
+
+def test_the_python_reference_derives_the_same_cut_points(shop: Shop) -> None:
+    """huaxiang.tags' derivation (for Python peers such as bench/peer.py) agrees with the dbt models."""
+    with connect(shop.warehouse, read_only=True) as conn:
+        facts = conn.execute("select * from facts.fct_user_facts").df()  # its facts do not depend on thresholds
+        purchase_days = conn.execute(
+            "select user_id, activity_date from facts.int_user_daily where orders > 0"
+        ).fetchall()
+        (as_of,) = conn.execute("select as_of from facts.fct_lifecycle_thresholds").fetchone()
+    for var, spec in CUT_POINT_SPECS.items():
+        expected = [shop.auto.cut_points[(var, index)][0] for index in range(1, len(spec.levels) + 1)]
+        assert [float(cut) for cut in derive_cut_points(facts, var)] == expected, var
+    lifecycle = derive_lifecycle_thresholds(purchase_days, as_of, dbt_vars())
+    assert lifecycle == {
+        "silent_days": shop.auto.cut_points[("lifecycle_silent_days", 1)][0],
+        "churned_days": shop.auto.cut_points[("lifecycle_churned_days", 2)][0],
+        "reactivated_days": shop.auto.cut_points[("lifecycle_reactivated_days", 3)][0],
+    }
