@@ -6,6 +6,7 @@ over 430 days) is the largest run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from huaxiang.business_calendar import load_calendar
@@ -135,6 +137,27 @@ def test_chinese_new_year_dips_for_about_a_week(long_shop: Shop) -> None:
     week = orders.loc[festival[:6]].mean() / ordinary
     assert 0.15 <= week <= 0.45, f"orders over the festival week at {week:.2f} of an ordinary day"
     assert orders.loc[festival].max() < 0.6 * ordinary
+
+
+# The content of a small default run as the generator wrote it before scenarios existed (d576b24):
+# scenarios must change nothing unless selected. Content, not file bytes, so a Parquet writer
+# upgrade does not move it; a change to the default shop's behaviour does.
+DEFAULT_CONTENT_DIGEST = "b10d7a10840db0b75f2c501157e722a38505b632cd87414f5527fce153736ee2"
+
+
+def _content_digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.parquet")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(repr(pq.read_table(path).to_pydict()).encode())
+    return digest.hexdigest()
+
+
+def test_without_a_scenario_the_output_is_what_it_was(tmp_path: Path) -> None:
+    config = GeneratorConfig(users=200, days=5, holdout_days=3, bad_rate=0.02, seed=3)
+    generate(config, tmp_path / "landing", tmp_path / "truth", progress=False)
+    assert _content_digest(tmp_path) == DEFAULT_CONTENT_DIGEST
+    assert not (tmp_path / "landing" / "_source.json").exists()
 
 
 def test_without_a_scenario_nothing_changes_on_calendar_days(tmp_path: Path) -> None:

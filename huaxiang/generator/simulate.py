@@ -23,6 +23,7 @@ from huaxiang.generator.reference import (
     review_texts,
     search_queries,
 )
+from huaxiang.generator.scenarios import SPARSE_MIN_GAP_DAYS, SPARSE_REGULARITY
 
 MAX_BROWSE_EVENTS = 40
 MAX_EXTRA_LINES = 3  # orders have 1..4 distinct products
@@ -372,8 +373,6 @@ def _reschedule_purchases(
     rng: np.random.Generator,
 ) -> None:
     """Sparse buyers: a paid order, or the order of a purchase that was due, starts the next cycle."""
-    from huaxiang.generator.scenarios import SPARSE_MIN_GAP_DAYS, SPARSE_REGULARITY
-
     assert state.next_due is not None and population.purchase_interval is not None
     restart = np.unique(np.concatenate([buyers[status == PAID], buyers[state.next_due[buyers] == day]]))
     gap = population.purchase_interval[restart] * rng.gamma(SPARSE_REGULARITY, 1 / SPARSE_REGULARITY, len(restart))
