@@ -107,9 +107,11 @@ def bgnbd_figures(scored: pd.DataFrame) -> list[Figure]:
 def propensity_figures(scored: pd.DataFrame, reference: np.ndarray | None) -> list[Figure]:
     """`scored`: score, p_purchase_holdout, purchased_in_holdout per user."""
     outcome = scored["purchased_in_holdout"].astype(bool)
-    auc, oracle_auc = roc_auc_score(outcome, scored["score"]), roc_auc_score(outcome, scored["p_purchase_holdout"])
+    # The truth's probabilities can miss [0, 1] by rounding (1 - (1 - p) gives -2e-16); scores are not clipped.
+    oracle = scored["p_purchase_holdout"].clip(0.0, 1.0)
+    auc, oracle_auc = roc_auc_score(outcome, scored["score"]), roc_auc_score(outcome, oracle)
     brier = brier_score_loss(outcome, scored["score"])
-    oracle_brier = brier_score_loss(outcome, scored["p_purchase_holdout"])
+    oracle_brier = brier_score_loss(outcome, oracle)
     figures = [
         Figure(
             "propensity ROC-AUC",
