@@ -36,9 +36,11 @@ MAD_TO_SIGMA = 1.4826  # the MAD of a normal distribution is 0.6745 σ
 MIN_SAME_WEEKDAYS = 3
 # Promotions are less repeatable than ordinary days: their spread is at least this (log scale).
 MIN_PROMOTION_SPREAD = 0.25
-# A day without rows is a fault only where rows were expected: at 5 a day, chance gives an empty
-# day 0.7% of the time (Poisson); a tiny shop's quiet day, or a holiday, is empty by nature.
-MIN_EXPECTED_FOR_EMPTY = 5
+# A day without rows is a fault only where rows were expected: the same 20 rows a day from which a
+# ratio is judged. Rows come in clumps (lines of one order, events of one session), so a shop
+# expecting 5 order lines a day has ~2 orders and an empty day every few weeks by chance; a tiny
+# shop's quiet day, or a holiday, is empty by nature.
+MIN_EXPECTED_FOR_EMPTY = 20
 
 VOLUME_COLUMNS = (
     "day",
