@@ -81,12 +81,12 @@ class RunSummary:
             lines += [f"  {name:<28}{rows:>12,}" for name, rows in sorted(self.mart_rows.items())]
         passed = sum(check.passed for check in self.checks)
         lines.append(f"Checks: {passed} passed, {len(self.failed_checks)} failed, {len(self.warnings)} warnings")
-        for check in self.failed_checks:
-            detail = f" — {check.description}" if check.description else ""
-            lines.append(f"  ✗ {check.asset} :: {check.name} (blocking){detail}")
-        for check in self.warnings:
-            detail = f" — {check.description}" if check.description else ""
-            lines.append(f"  ⚠ {check.asset} :: {check.name} (warning){detail}")
+        # A range run reports each check once for the range and once per failed day, with the same
+        # words: each is listed once.
+        for mark, kind, checks in (("✗", "blocking", self.failed_checks), ("⚠", "warning", self.warnings)):
+            for asset, name, description in dict.fromkeys((c.asset, c.name, c.description) for c in checks):
+                detail = f" — {description}" if description else ""
+                lines.append(f"  {mark} {asset} :: {name} ({kind}){detail}")
         if self.warnings:
             lines.append("  (warnings do not stop the run; `huaxiang quality` lists them, "
                          "`huaxiang quality accept` records a reviewed exception)")
