@@ -158,3 +158,20 @@ def test_the_python_reference_derives_the_same_cut_points(shop: Shop) -> None:
         "churned_days": shop.auto.cut_points[("lifecycle_churned_days", 2)][0],
         "reactivated_days": shop.auto.cut_points[("lifecycle_reactivated_days", 3)][0],
     }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scenario", ["sparse_buyers", "purchase_only"])
+def test_generated_scenarios_spread_the_rfm_segments(tmp_path: Path, scenario: str) -> None:
+    """The generator's own real-shop scenarios (`huaxiang generate --scenario …`), 400 days."""
+    from huaxiang.generator import GeneratorConfig, generate
+    from tests.test_dbt_staging import load_days
+
+    config = GeneratorConfig(users=500, days=400, seed=11, bad_rate=0.0, scenarios=(scenario,))
+    report = generate(config, tmp_path / "landing", tmp_path / "truth", progress=False)
+    load_days(tmp_path, tmp_path / "landing", report.days)
+    create_ml_tables(tmp_path / "warehouse.duckdb")
+    run_dbt(tmp_path, "build", "--select", "+user_profile", "+tag_cut_points", "--exclude", "user_tag_history")
+    build = read_build(tmp_path / "warehouse.duckdb")
+    assert max(build.segments.values()) <= 0.5, build.segments
+    assert set(build.scores["rfm_r"]) == {1, 2, 3, 4, 5}, build.scores
