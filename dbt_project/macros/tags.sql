@@ -1,6 +1,7 @@
 {#-
     Rule-tag building blocks: scores and bands from ascending cut points (dbt vars, checked by
-    cut_points_var), fixed demographic bands, and the RFM segment grid. docs/tags.md documents the
+    cut_points_var, or for vars left `auto` the derived columns of cut_points_of — see
+    tag_cut_points.sql), fixed demographic bands, and the RFM segment grid. docs/tags.md documents the
     resulting values; the catalog (tag_catalog.yml) declares which values each tag may take.
 -#}
 
