@@ -196,11 +196,14 @@ class Scaler:
     weight: np.ndarray
 
     @classmethod
-    def fit(cls, transformed: pd.DataFrame) -> Scaler:
+    def fit(cls, transformed: pd.DataFrame, group_sizes: dict[str, int] | None = None) -> Scaler:
+        """`group_sizes`: columns per group the weights are shared by (default: the columns present).
+        Columns left out for lack of signal still count, so dropping a constant column (whose
+        z-score is 0 anyway) changes no distance."""
         values = transformed.to_numpy(float)
         std = values.std(axis=0)
         groups = column_groups(list(transformed.columns))
-        sizes = pd.Series(groups).value_counts()
+        sizes = pd.Series(group_sizes) if group_sizes else pd.Series(groups).value_counts()
         weight = np.array([GROUP_WEIGHTS[groups[c]] / np.sqrt(sizes[groups[c]]) for c in transformed.columns])
         return cls(list(transformed.columns), values.mean(axis=0), np.where(std > 1e-12, std, 1.0), weight)
 
@@ -443,10 +446,11 @@ def _fit_clusters(
 ) -> ClusterResult:
     profile = profile_frame(features, category_mix, config.top_categories)
     # Columns without signal on this source (e.g. every hour share on a purchase-only log) are left out.
-    screen = screen_features(transform(profile), list(profile.columns), context=CONTEXT, min_non_null=1)
+    screen = screen_features(profile, list(profile.columns), context=CONTEXT, min_non_null=1)
+    group_sizes = pd.Series(column_groups(list(profile.columns))).value_counts().to_dict()
     profile = profile[screen.kept] if screen.kept else profile
     transformed = transform(profile)
-    scaler = Scaler.fit(transformed)
+    scaler = Scaler.fit(transformed, group_sizes)
     matrix = scaler.apply(transformed)
     kmeans, k_scores = choose_k(matrix, config)
 
