@@ -395,6 +395,7 @@ def _freshness(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
     table, pc = d.table(o["table"]), d.identifier(o["partition_column"], "partition_column")
     ts = d.identifier(o["timestamp_column"], "timestamp_column")
     min_rows = _non_negative_int(o["min_rows"], "min_rows")
+    gap_min_rows = _non_negative_int(o["gap_min_rows"], "gap_min_rows")
     # Each business day's bounds are converted to UTC once; rows are compared as instants (a
     # per-row timezone conversion costs ~10x more on large tables). The column must hold instants
     # (TIMESTAMP WITH TIME ZONE), as the raw contract's timestamps do.
@@ -418,7 +419,7 @@ def _freshness(o: Mapping[str, Any], d: Dialect) -> FrameQuery:
             day,
             rows,
             {d.local_time("last_instant")} as last_at,
-            case when rows >= {min_rows}
+            case when rows >= {gap_min_rows}
                  then {d.hours_between("last_instant", "day_end")} end as gap_hours,
             off_day_rows,
             {_judged_share("off_day_rows", "rows", min_rows)} as off_day_share
@@ -658,9 +659,10 @@ KINDS: dict[str, FrameKind] = {
             "one row per landed day: rows, last_at (latest business-time timestamp on the day), "
             "gap_hours (from last_at to the end of the day), off_day_rows / off_day_share (rows "
             "whose timestamp falls on another business day than their partition); gap_hours is null "
-            "on days with fewer than `min_rows` rows, off_day_share is a judged share (see MIN_ROWS)",
+            "on days with fewer than `gap_min_rows` rows (at 20 rows a day the last one is often hours "
+            "before midnight by chance), off_day_share is a judged share (see MIN_ROWS)",
             required=("table", "timestamp_column"),
-            optional={**_TABLE_OPTIONS, "min_rows": MIN_ROWS},
+            optional={**_TABLE_OPTIONS, "min_rows": MIN_ROWS, "gap_min_rows": 100},
             build=_freshness,
         ),
         FrameKind(
