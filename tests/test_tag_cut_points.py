@@ -32,6 +32,7 @@ FIXED_VARS = {
     "lifecycle_reactivated_days": 14,
 }
 TAG_MODELS = ["fct_lifecycle_thresholds", "fct_user_facts", "tag_cut_points", "user_profile"]
+BUILT = ["+user_profile", "+tag_cut_points"]
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def build_shop(home: Path, kind: str) -> Shop:
     warehouse = home / "warehouse.duckdb"
     load_shop(warehouse, shaped_shop(kind))
     create_ml_tables(warehouse)
-    run_dbt(home, "build", "--select", "+user_profile", "+tag_cut_points", "--exclude", "user_tag_history")
+    # data tests and contracts on the way; the dbt unit tests run with every full build elsewhere
+    run_dbt(home, "build", "--select", *BUILT, "--exclude", "user_tag_history", "--exclude-resource-type", "unit_test")
     auto = read_build(warehouse)
     run_dbt(home, "run", "--select", *TAG_MODELS, variables=FIXED_VARS)
     return Shop(auto=auto, fixed=read_build(warehouse), warehouse=warehouse)
@@ -171,7 +173,9 @@ def test_generated_scenarios_spread_the_rfm_segments(tmp_path: Path, scenario: s
     report = generate(config, tmp_path / "landing", tmp_path / "truth", progress=False)
     load_days(tmp_path, tmp_path / "landing", report.days)
     create_ml_tables(tmp_path / "warehouse.duckdb")
-    run_dbt(tmp_path, "build", "--select", "+user_profile", "+tag_cut_points", "--exclude", "user_tag_history")
+    run_dbt(
+        tmp_path, "build", "--select", *BUILT, "--exclude", "user_tag_history", "--exclude-resource-type", "unit_test"
+    )
     build = read_build(tmp_path / "warehouse.duckdb")
     assert max(build.segments.values()) <= 0.5, build.segments
     assert set(build.scores["rfm_r"]) == {1, 2, 3, 4, 5}, build.scores
