@@ -163,3 +163,66 @@ def test_when_every_candidate_fails_the_error_says_which_and_why(monkeypatch) ->
     training = labelled_rows(2_000, DAYS)
     with pytest.raises(propensity.PropensityFitError, match="broken: ValueError: window shape"):
         propensity.fit_propensity(training, FEATURES, training, SMALL)
+
+
+# ---------------------------------------------------------------------------- through the Dagster asset
+
+
+def _purchase_only_warehouse(home, purchase_only) -> None:
+    """facts.ml_features_train / ml_labels_train / ml_features_score as a purchase-only source gives them."""
+    import duckdb
+
+    training, score, _ = purchase_only
+    labels = training[["user_id", "as_of_date", "purchased"]].assign(horizon_days=30)
+    home.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(home / "warehouse.duckdb")) as conn:
+        conn.execute("create schema facts")
+        for name, frame in {
+            "ml_features_train": training.drop(columns=["purchased"]),
+            "ml_labels_train": labels,
+            "ml_features_score": score,
+        }.items():
+            conn.register("frame", frame)
+            conn.execute(f"create table facts.{name} as select * from frame")
+            conn.unregister("frame")
+
+
+def _scoring_asset_run(home) -> dg.ExecuteInProcessResult:
+    from ml_assets.config import MLConfig
+    from orchestration.assets.ml import build_scoring_asset
+    from orchestration.resources import WarehouseResource
+
+    asset = build_scoring_asset(MLConfig().propensity)
+    return dg.materialize([asset], resources={"warehouse": WarehouseResource(home=str(home))}, raise_on_error=False)
+
+
+def test_the_scoring_asset_on_a_purchase_only_source_reports_what_it_dropped(tmp_path, purchase_only) -> None:
+    _purchase_only_warehouse(tmp_path, purchase_only)
+    result = _scoring_asset_run(tmp_path)
+    assert result.success
+    assert all(e.passed for e in result.get_asset_check_evaluations())
+    metadata = result.asset_materializations_for_node(PURCHASE_PROPENSITY.to_python_identifier())[0].metadata
+    assert metadata["model_kind"].value in ("hist_gradient_boosting", "logistic_regression", propensity.BGNBD_KIND)
+    dropped = metadata["dropped_features"].value
+    assert "app_share" in dropped and "no values (all null)" in dropped
+
+
+def test_a_model_failure_in_the_asset_is_one_line_naming_it(tmp_path, purchase_only, monkeypatch) -> None:
+    class Broken(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):  # noqa: N803
+            raise ValueError("window shape cannot be larger than input array shape")
+
+        def predict_proba(self, X):  # noqa: N803
+            raise AssertionError("never fitted")
+
+    monkeypatch.setattr(propensity, "candidate_estimators", lambda config, names=None: {"broken": Broken()})
+    _purchase_only_warehouse(tmp_path, purchase_only)
+    result = _scoring_asset_run(tmp_path)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data
+    first_line = failure.error.message.strip().splitlines()[0]
+    assert first_line.endswith(
+        "ml/purchase_propensity failed while fitting the propensity model: PropensityFitError: "
+        "no propensity candidate could be fitted: broken: ValueError: window shape cannot be larger than input "
+        "array shape"
+    ), first_line
