@@ -110,3 +110,13 @@ def test_evaluate_reports_the_baseline_and_judges_clusters_on_ids() -> None:
     assert missing.passed  # p and s each dominate a cluster
     lost = evaluate.cluster_figures(clustered.assign(persona=["p", "p", "s", "p", "p", "p"]))[0][2]
     assert not lost.passed and "missing: s" in lost.target
+
+
+def test_the_purchase_only_benchmark_measures_both_on_the_same_holdout() -> None:
+    from bench import ml_baseline
+    from ml_assets.purchase_log import PurchaseLogSpec
+
+    row = ml_baseline.measure(PurchaseLogSpec(customers=1_500, days=200, mean_gap_days=45, seed=1))
+    assert row["users"] > 1_000 and 0 < row["buyers_in_holdout"] < 1
+    assert row["model_auc"] >= row["bgnbd_auc"] - 0.02 and row["bgnbd_auc"] > 0.6
+    assert set(row["validation"]) >= {"bgnbd", "logistic_regression"}
