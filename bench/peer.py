@@ -4,8 +4,11 @@ Read the landed Parquet, clean it with staging's rules, roll it up per user and 
 user as of the last landed day, then label: RFM scores and segment, value tier, lifecycle stage and
 the other rule tags of `user_profile` that follow from orders, events and reviews. The definitions
 are the dbt models' (models/staging, int_user_daily, fct_user_facts, user_profile) and the cut
-points are read from the dbt project's vars. Category, brand, price, campaign and model tags are
-not computed (PEER_COLUMNS lists what is). Money is kept in integer cents.
+points are read from the dbt project's vars: a var set to `auto` (the default) is derived from the
+shop's own data with huaxiang.tags' Python reference of the dbt derivation (derive_lifecycle_thresholds
+before the user facts, derive_cut_points on the profile), a number or a list is used as written.
+Category, brand, price, campaign and model tags are not computed (PEER_COLUMNS lists what is). Money
+is kept in integer cents.
 
 Run as a module (`python -m bench.peer …`) it writes the profile to Parquet and its phase timings
 to JSON, so the harness can run it in a subprocess under a memory and time limit.
@@ -15,12 +18,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,6 +33,7 @@ import yaml
 
 from huaxiang.landing import PART_FILE
 from huaxiang.settings import DBT_PROJECT_DIR
+from huaxiang.tags import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
 
 MALFORMED_TEXT = "[\x00-\x08\ufffd]"  # U+FFFD or a C0 control character (macros/cleaning.sql)
 EVENT_TYPES = ["view", "search", "click", "add_to_cart", "favorite", "purchase"]
@@ -107,31 +113,69 @@ PEER_COLUMNS = {
 }
 
 
+def is_auto(value: Any) -> bool:
+    """The var asks for a derived value (macro is_auto_var: `auto`, any case, spaces ignored)."""
+    return str(value).strip().lower() == "auto"
+
+
 @dataclass(frozen=True)
 class TagRules:
-    """Thresholds and cut points of the tags, from the dbt project's vars."""
+    """Thresholds and cut points of the tags, from the dbt project's vars.
+
+    The lifecycle days and the cut points of CUT_POINT_SPECS may be the string `auto`: with_lifecycle
+    and with_cut_points replace them with the values derived from the data.
+    """
 
     lifecycle_new_days: int
-    lifecycle_silent_days: int
-    lifecycle_churned_days: int
-    lifecycle_reactivated_days: int
-    rfm_recency_days: list[float]
-    rfm_frequency_orders: list[float]
-    rfm_monetary_cny: list[float]
+    lifecycle_silent_days: int | str
+    lifecycle_churned_days: int | str
+    lifecycle_reactivated_days: int | str
+    lifecycle_silent_days_floor: int
+    lifecycle_churned_days_floor: int
+    lifecycle_min_repeat_buyers: int
+    rfm_recency_days: list[float] | str
+    rfm_frequency_orders: list[float] | str
+    rfm_monetary_cny: list[float] | str
     value_tier_high_share: float
     value_tier_mid_share: float
-    frequency_band_orders: list[float]
-    aov_band_cny: list[float]
+    frequency_band_orders: list[float] | str
+    aov_band_cny: list[float] | str
     coupon_lover_min_orders: int
     coupon_lover_min_share: float
     cart_abandoner_days: int
-    activity_level_days: list[float]
+    activity_level_days: list[float] | str
     review_style_rating: list[float]
 
     @classmethod
     def from_dbt_project(cls, project_file: Path = DBT_PROJECT_DIR / "dbt_project.yml") -> TagRules:
         variables = yaml.safe_load(project_file.read_text())["vars"]
         return cls(**{name: variables[name] for name in cls.__dataclass_fields__})
+
+    def with_lifecycle(self, daily: pd.DataFrame, as_of: pd.Timestamp) -> TagRules:
+        """The lifecycle days, `auto` ones derived from the purchase days (fct_lifecycle_thresholds)."""
+        purchases = daily.loc[(daily["orders"] > 0) & (daily["activity_date"] <= as_of)]
+        purchase_days = zip(purchases["user_id"], purchases["activity_date"].dt.date, strict=True)
+        variables = {name: getattr(self, name) for name in self.__dataclass_fields__ if name.startswith("lifecycle_")}
+        thresholds = derive_lifecycle_thresholds(purchase_days, as_of.date(), variables)
+        return dataclasses.replace(
+            self,
+            lifecycle_silent_days=thresholds["silent_days"],
+            lifecycle_churned_days=thresholds["churned_days"],
+            lifecycle_reactivated_days=thresholds["reactivated_days"],
+        )
+
+    def with_cut_points(self, facts: pd.DataFrame) -> TagRules:
+        """Every `auto` cut-point var derived from the user facts (marts.tag_cut_points).
+
+        `facts` has the columns of fct_user_facts the derivation reads, money in CNY. A cut point
+        with nothing to derive from is null in the mart and reached by nobody: NaN here.
+        """
+        derived = {
+            var: [np.nan if cut is None else float(cut) for cut in derive_cut_points(facts, var)]
+            for var in CUT_POINT_SPECS
+            if is_auto(getattr(self, var))
+        }
+        return dataclasses.replace(self, **derived)
 
 
 # ── reading ──────────────────────────────────────────────────────────────────────────────────────
@@ -512,7 +556,9 @@ def user_profile(users: pd.DataFrame, facts: pd.DataFrame, as_of: pd.Timestamp, 
     p["days_inactive"] = days_between(p["last_active_date"].fillna(p["registered_date"]), as_of)
     p["recency_days"] = days_between(p["last_order_date"], as_of)
     p["aov"] = ratio(p["revenue_total"], p["orders_total"]).round()
-    aov_365d = ratio(p["revenue_365d"], p["orders_365d"]).round() / 100
+    # CNY to the cent the way the pipeline's cast(double as decimal(18, 2)) rounds (half up): its
+    # value is the boundary of the derived AOV bands, so a half cent must round the same.
+    aov_365d = np.floor(ratio(p["revenue_365d"] / 100, p["orders_365d"]) * 100 + 0.5) / 100
     p["coupon_order_share"] = ratio(p["coupon_orders_total"], p["orders_total"])
     p["coupon_order_share_90d"] = ratio(p["coupon_orders_90d"], p["orders_90d"])
     p["avg_rating"] = ratio(p["rating_sum_total"], p["reviews_total"])
@@ -522,6 +568,18 @@ def user_profile(users: pd.DataFrame, facts: pd.DataFrame, as_of: pd.Timestamp, 
     )
     p["city_tier_label"] = p["city_tier"].map(CITY_TIERS).fillna("unknown")
     p["value_tier"] = value_tier(p, rules)
+    rules = rules.with_cut_points(
+        pd.DataFrame(
+            {
+                "recency_days": p["recency_days"],
+                "orders_total": p["orders_total"],
+                "orders_365d": p["orders_365d"],
+                "revenue_365d": p["revenue_365d"] / 100,
+                "aov_365d": aov_365d,
+                "active_days_30d": p["active_days_30d"],
+            }
+        )
+    )
     buyer = p["orders_total"] > 0
     p["rfm_r"] = score_at_most(p["recency_days"], rules.rfm_recency_days)
     p["rfm_f"] = score_at_least(p["orders_365d"], rules.rfm_frequency_orders).where(buyer)
@@ -605,6 +663,7 @@ def build_profile(landing_dir: Path, last_day: date, timezone: str, clock: Phase
         del events, orders, reviews
     with clock.phase("facts"):
         as_of = as_of_day(daily, users)
+        rules = rules.with_lifecycle(daily, as_of)
         facts = user_facts(daily, as_of, rules.lifecycle_silent_days)
     with clock.phase("profile"):
         return user_profile(users, facts, as_of, rules)
