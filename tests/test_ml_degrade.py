@@ -226,3 +226,23 @@ def test_a_model_failure_in_the_asset_is_one_line_naming_it(tmp_path, purchase_o
         "no propensity candidate could be fitted: broken: ValueError: window shape cannot be larger than input "
         "array shape"
     ), first_line
+
+
+def test_too_short_a_purchase_only_history_falls_back_to_bgnbd_not_the_overshooting_heuristic() -> None:
+    """40 days of a monthly-buying shop: no labelled window yet. The order-rate heuristic reads one
+    order in a few observed days as a daily habit; BG/NBD, which needs no labels, stays calibrated."""
+    spec = pl.PurchaseLogSpec(customers=3_000, days=40, mean_gap_days=30, regularity=1.0, seed=0)
+    log = pl.simulate_log(spec)
+    score = pl.features_as_of(log, spec.days - 1)
+    outcome = score["user_id"].map(pl.labels(log, spec.days - 1, 30)).fillna(False).astype(bool).to_numpy()
+    # dbt drops training snapshots with under 14 days of history before them: as of days 9 and 2, both.
+    no_labels = pl.training_frame(log, spec.days - 1, 30).iloc[:0]
+    fit = propensity.fit_propensity(no_labels, pl.feature_names(score), score, SMALL)
+    assert fit.model.kind == propensity.BGNBD_KIND and "BG/NBD, which needs no labels" in fit.fallback_reason
+    scores = fit.model.predict(score)
+    heuristic = propensity.heuristic_model(score, SMALL).predict(score)
+    assert abs(scores.mean() - outcome.mean()) < 0.05 < abs(heuristic.mean() - outcome.mean())
+    assert roc_auc_score(outcome, scores) >= roc_auc_score(outcome, heuristic)
+    # Without repeat buyers to fit on, the heuristic stays the fallback.
+    first_orders = score.assign(orders=1, days_since_last_order=score["days_since_first_order"])
+    assert propensity.fallback_model(first_orders, SMALL).kind == propensity.HEURISTIC_KIND

@@ -273,9 +273,7 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
     def propensity_model(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
         with warehouse.engine(read_only=True) as engine:
-            score_features = features.read_frame(
-                engine, features.SCORE_FEATURES, ["user_id", *propensity.HEURISTIC_INPUTS]
-            )
+            score_features = features.read_frame(engine, features.SCORE_FEATURES, propensity.FALLBACK_INPUTS)
         outcome, fit_seconds = _train(warehouse, config, score_features, registry)
         _log_fit(context, outcome)
         return dg.MaterializeResult(
