@@ -230,7 +230,7 @@ def test_a_model_failure_in_the_asset_is_one_line_naming_it(tmp_path, purchase_o
 
 def test_too_short_a_purchase_only_history_falls_back_to_bgnbd_not_the_overshooting_heuristic() -> None:
     """40 days of a monthly-buying shop: no labelled window yet. The order-rate heuristic reads one
-    order in a few observed days as a daily habit; BG/NBD, which needs no labels, stays calibrated."""
+    order in a few observed days as a daily habit; BG/NBD, which needs no labels, stays near the realised rate."""
     spec = pl.PurchaseLogSpec(customers=3_000, days=40, mean_gap_days=30, regularity=1.0, seed=0)
     log = pl.simulate_log(spec)
     score = pl.features_as_of(log, spec.days - 1)
