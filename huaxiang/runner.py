@@ -297,10 +297,26 @@ def _collect(result, summary: RunSummary) -> None:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
-            message = error.message.strip().splitlines()[0][:300] if error else "unknown error"
-            summary.failed_steps[event.step_key] = message
+            summary.failed_steps[event.step_key] = step_error_line(error) if error else "unknown error"
         elif event.is_step_skipped:
             summary.skipped_steps.append(event.step_key)
+
+
+# Dagster wraps an exception raised in a step in these; the first line worth showing is the cause's.
+_WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
+
+
+def step_error_line(error) -> str:
+    """One line for a failed step: the innermost cause's message, without Dagster's wrapper ("Error
+    occurred while executing op …") and without the module path of a `dagster.Failure`, whose
+    description is already written for people."""
+    while error.cause is not None and error.cls_name in _WRAPPERS:
+        error = error.cause
+    lines = [line.strip() for line in error.message.strip().splitlines() if line.strip()]
+    line = lines[0] if lines else error.cls_name or "unknown error"
+    if error.cls_name == "Failure":
+        line = line.split(": ", 1)[-1]
+    return line[:300]
 
 
 def _collect_published(settings: Settings, run_id: str, summary: RunSummary) -> None:

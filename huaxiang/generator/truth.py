@@ -205,7 +205,8 @@ def write_truth(
         {
             "user_id": population.user_ids,
             "persona": strings(PERSONA_NAMES).take(pa.array(population.persona.astype(np.int64))),
-            "p_purchase_holdout": pa.array(p_holdout, pa.float64()),
+            # 1 - prod(1 - p) can round to -2e-16: a probability stays in [0, 1].
+            "p_purchase_holdout": pa.array(np.clip(p_holdout, 0.0, 1.0), pa.float64()),
             "purchased_in_holdout": pa.array(purchased, pa.bool_()),
         }
     )
