@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from huaxiang.settings import Settings
+from huaxiang.settings import REPO_ROOT, Settings
 
 SMALL_USERS = 400
 SMALL_DAYS = 8
 SMALL_START = date(2026, 6, 1)
+HUAXIANG = str(Path(sys.executable).parent / "huaxiang")
+CLI_USERS, CLI_DAYS = 200, 3
 
 
 @contextmanager
@@ -66,3 +71,28 @@ def small_run(small_home: Settings):
     from huaxiang.runner import run_pipeline
 
     return run_pipeline(small_home, progress=False)
+
+
+def run_cli(*args: str, home: Path) -> subprocess.CompletedProcess:
+    """The `huaxiang` console script as a user runs it, on `home`."""
+    env = {**os.environ, "HUAXIANG_HOME": str(home)}
+    env.pop("DAGSTER_HOME", None)
+    return subprocess.run([HUAXIANG, *args], env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=900)
+
+
+@dataclass(frozen=True)
+class CliHome:
+    home: Path
+    generated: subprocess.CompletedProcess
+    ran: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def cli_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> CliHome:
+    """`huaxiang generate` (CLI_USERS × CLI_DAYS, 1 % bad rows) then `huaxiang run`, from the command
+    line, once per session: test_cli checks what they print and leave, test_operations_e2e starts
+    from copies of the published home."""
+    home = tmp_path_factory.mktemp("cli-home")
+    generated = run_cli("generate", "--users", str(CLI_USERS), "--days", str(CLI_DAYS), "--bad-rate", "0.01", home=home)
+    ran = run_cli("run", home=home) if generated.returncode == 0 else generated
+    return CliHome(home, generated, ran)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ import requests
 from huaxiang.generator import GeneratorConfig, generate
 from huaxiang.publish import MANIFEST_FILE, SNAPSHOT_FILE
 from huaxiang.settings import REPO_ROOT
-from tests.conftest import huaxiang_home
+from tests.conftest import CliHome, huaxiang_home
 
 BIN = Path(sys.executable).parent
 START = date(2026, 6, 1)
@@ -160,30 +161,43 @@ def _run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.fixture(scope="module")
+def three_days_published(cli_home: CliHome) -> Path:
+    """200 users × 3 days, generated and published by `huaxiang run` (the session's CLI home, which
+    test_cli checks): the start of the next two tests, each on its own copy."""
+    assert cli_home.ran.returncode == 0, cli_home.ran.stdout + cli_home.ran.stderr
+    return cli_home.home
+
+
+def _copy_home(source: Path, home: Path) -> Path:
+    """A copy of a home without its Dagster instance (whose dagster.yaml names the source's folders):
+    the next `huaxiang run` creates a fresh one."""
+    shutil.copytree(source, home, ignore=shutil.ignore_patterns("dagster"))
+    return home
+
+
 @pytest.mark.slow
-def test_bi_reader_keeps_its_view_while_a_new_snapshot_is_published(tmp_path: Path, dbt_manifest: Path) -> None:
+def test_bi_reader_keeps_its_view_while_a_new_snapshot_is_published(three_days_published: Path, tmp_path: Path) -> None:
     import sqlalchemy
 
-    _generate(tmp_path, days=3)
-    first = _run_cli(tmp_path)
-    assert first.returncode == 0, first.stdout + first.stderr
-    snapshot = tmp_path / "published" / SNAPSHOT_FILE
-    first_manifest = json.loads((tmp_path / "published" / MANIFEST_FILE).read_text())
+    home = _copy_home(three_days_published, tmp_path / "home")
+    snapshot = home / "published" / SNAPSHOT_FILE
+    first_manifest = json.loads((home / "published" / MANIFEST_FILE).read_text())
 
     engine = sqlalchemy.create_engine(f"duckdb:///{snapshot}", connect_args={"read_only": True})
     with engine.connect() as reader:
         before = reader.execute(sqlalchemy.text("select count(*), sum(revenue_total) from user_profile")).one()
 
         # More users and a fourth day land; the next run publishes while the reader holds the old file.
-        _generate(tmp_path, users=260, days=4)
-        second = _run_cli(tmp_path)
+        _generate(home, users=260, days=4)
+        second = _run_cli(home)
         assert second.returncode == 0, second.stdout + second.stderr
 
         during = reader.execute(sqlalchemy.text("select count(*), sum(revenue_total) from user_profile")).one()
         assert during == before
     engine.dispose()
 
-    second_manifest = json.loads((tmp_path / "published" / MANIFEST_FILE).read_text())
+    second_manifest = json.loads((home / "published" / MANIFEST_FILE).read_text())
     assert second_manifest["run_id"] != first_manifest["run_id"]
     fresh = sqlalchemy.create_engine(f"duckdb:///{snapshot}", connect_args={"read_only": True})
     with fresh.connect() as reader:
@@ -202,16 +216,15 @@ def _snapshot_is_consistent(published: Path) -> bool:
 
 
 @pytest.mark.slow
-def test_a_killed_run_leaves_nothing_to_clean_up(tmp_path: Path, dbt_manifest: Path) -> None:
-    _generate(tmp_path, days=3)
-    assert _run_cli(tmp_path).returncode == 0
-    published = tmp_path / "published"
+def test_a_killed_run_leaves_nothing_to_clean_up(three_days_published: Path, tmp_path: Path) -> None:
+    home = _copy_home(three_days_published, tmp_path / "home")
+    published = home / "published"
     assert _snapshot_is_consistent(published)
 
-    _generate(tmp_path, users=240, days=4)
+    _generate(home, users=240, days=4)
     victim = subprocess.Popen(
         [str(BIN / "huaxiang"), "run"],
-        env=_env(tmp_path),
+        env=_env(home),
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -226,12 +239,12 @@ def test_a_killed_run_leaves_nothing_to_clean_up(tmp_path: Path, dbt_manifest: P
     victim.wait(timeout=60)
     assert _snapshot_is_consistent(published)
 
-    recovered = _run_cli(tmp_path)
+    recovered = _run_cli(home)
     assert recovered.returncode == 0, recovered.stdout + recovered.stderr
     assert _snapshot_is_consistent(published)
     assert not list(published.glob(".staging-*"))
     manifest = json.loads((published / MANIFEST_FILE).read_text())
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         assert conn.execute("select count(distinct _partition_date) from raw.events").fetchone()[0] == 4
         assert (
             conn.execute("select count(*) from marts.user_profile").fetchone()[0]
