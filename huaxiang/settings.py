@@ -24,7 +24,10 @@ DEV_PII_SALT = "huaxiang-dev-salt"
 
 
 def _earliest_landed_day(home: Path) -> date | None:
-    """The earliest `date=` folder in the landing zone: a directory listing, no file is read."""
+    """The earliest `date=` folder in the landing zone: a directory listing, no file is read.
+
+    Any day folder counts, whatever parts it holds (`part-1.parquet` alone is a landed day, see
+    huaxiang.landing), and so does an empty one: this is only the lower bound of the partitions."""
     days = [
         folder.name.removeprefix("date=")
         for folder in (home / "landing").glob("*/date=*")

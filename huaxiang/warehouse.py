@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 
 from huaxiang.contract import RAW_TABLES
-from huaxiang.landing import partition_path
+from huaxiang.landing import LandingFileError, partition_parts
 
 RAW_SCHEMA = "raw"
 PARTITION_COLUMN = "_partition_date"
@@ -47,7 +47,8 @@ class LoadResult:
     rows: int
     file_bytes: int
     replaced_rows: int
-    found_file: bool
+    found_file: bool  # at least one Parquet part was landed for the day
+    files: int = 0  # Parquet parts loaded
 
 
 def ensure_raw_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
@@ -57,7 +58,7 @@ def ensure_raw_table(conn: duckdb.DuckDBPyConnection, table: str) -> None:
     conn.execute(f"create table if not exists {RAW_SCHEMA}.{table} as select * from empty")
 
 
-def check_file_schema(table: str, file_schema: pa.Schema) -> None:
+def check_file_schema(table: str, file_schema: pa.Schema, path: Path | None = None) -> None:
     contract = RAW_TABLES[table].schema
     problems = []
     for field in contract:
@@ -69,34 +70,38 @@ def check_file_schema(table: str, file_schema: pa.Schema) -> None:
         if found != field.type and not (pa.types.is_null(found)):
             problems.append(f"column '{field.name}' is {found}, contract says {field.type}")
     if problems:
-        raise LandingSchemaError(f"raw.{table}: landed file breaks the contract: " + "; ".join(problems))
+        where = f" (in {path})" if path is not None else ""
+        raise LandingSchemaError(f"raw.{table}: landed file breaks the contract: " + "; ".join(problems) + where)
 
 
 def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: str, day: date) -> LoadResult:
-    """Replace one business day of `raw.<table>` with the landed file (idempotent).
+    """Replace one business day of `raw.<table>` with the landed parts (idempotent).
 
-    A day with no landed file becomes an empty partition; rows are loaded as they are (cleaning
-    is the staging layer's job) but a file whose columns break the contract is refused.
+    Every Parquet part of the day folder is loaded, in name order (`part-0`, `part-1`, …), each
+    checked against the contract first; a day with no part becomes an empty partition. Rows are
+    loaded as they are (cleaning is the staging layer's job), but a part whose columns break the
+    contract, or anything in the folder that is not a Parquet part, is refused (LandingSchemaError
+    naming the file) and the day keeps its previous rows.
     """
-    import pyarrow.parquet as pq
-
     ensure_raw_table(conn, table)
-    path = partition_path(landing_dir, table, day)
+    parts = _checked_parts(landing_dir, table, day)
     columns = ", ".join(RAW_TABLES[table].schema.names)
     conn.execute("begin transaction")
     try:
         replaced = conn.execute(f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]).fetchone()[0]
-        rows = 0
-        if path.is_file():
-            check_file_schema(table, pq.read_schema(path))
+        for part in parts:
             conn.execute(
                 f"insert into {RAW_SCHEMA}.{table} ({columns}, {PARTITION_COLUMN}) "
                 f"select {columns}, ?::date from read_parquet(?)",
-                [day, str(path)],
+                [day, str(part)],
             )
-            rows = conn.execute(
+        rows = (
+            conn.execute(
                 f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]
             ).fetchone()[0]
+            if parts
+            else 0
+        )
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
@@ -105,7 +110,28 @@ def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: st
         table=table,
         day=day,
         rows=rows,
-        file_bytes=path.stat().st_size if path.is_file() else 0,
+        file_bytes=sum(part.stat().st_size for part in parts),
         replaced_rows=replaced,
-        found_file=path.is_file(),
+        found_file=bool(parts),
+        files=len(parts),
     )
+
+
+def _checked_parts(landing_dir: Path, table: str, day: date) -> list[Path]:
+    """The day's Parquet parts, each checked against the contract before anything is replaced."""
+    import pyarrow.parquet as pq
+
+    try:
+        parts = partition_parts(landing_dir, table, day)
+    except LandingFileError as error:
+        raise LandingSchemaError(f"raw.{table} {day}: {error}") from error
+    for part in parts:
+        try:
+            schema = pq.read_schema(part)
+        except (pa.ArrowException, OSError) as error:
+            raise LandingSchemaError(
+                f"raw.{table} {day}: landing file {part} is not a readable Parquet file "
+                f"({str(error).splitlines()[0] if str(error) else type(error).__name__}); re-land the day"
+            ) from error
+        check_file_schema(table, schema, part)
+    return parts

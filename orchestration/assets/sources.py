@@ -29,8 +29,8 @@ def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) ->
     @dg.asset(
         key=raw_asset_key(table.name),
         group_name=RAW_GROUP,
-        description=f"{table.description} Loaded as landed from landing/{table.name}/date=*/ "
-        "(cleaning is staging's job); re-running a day replaces that day.",
+        description=f"{table.description} Loaded as landed from every Parquet part of "
+        f"landing/{table.name}/date=*/ (cleaning is staging's job); re-running a day replaces that day.",
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool=WAREHOUSE_WRITER_POOL,
@@ -43,8 +43,9 @@ def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) ->
                 CONTRACT_CHECK,
                 asset=raw_asset_key(table.name),
                 blocking=True,
-                description="Every landed file has the contract's columns and types; a file that "
-                "does not is refused (its day keeps the previous data) and stops everything downstream.",
+                description="Every landed part has the contract's columns and types, and a day folder "
+                "holds nothing but Parquet parts; a day that breaks this is refused (it keeps the previous "
+                "data) and stops everything downstream.",
             )
         ],
     )
