@@ -95,13 +95,8 @@ def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: st
                 f"select {columns}, ?::date from read_parquet(?)",
                 [day, str(part)],
             )
-        rows = (
-            conn.execute(
-                f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]
-            ).fetchone()[0]
-            if parts
-            else 0
-        )
+        count = f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?"
+        rows = conn.execute(count, [day]).fetchone()[0] if parts else 0
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")

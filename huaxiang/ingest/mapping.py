@@ -113,6 +113,10 @@ class SourceSpec(_Strict):
     parse: dict[str, ParseSpec] = Field(default_factory=dict)
     # reason: SQL condition over the parsed columns; a matching row is rejected with that reason.
     reject: dict[str, str] = Field(default_factory=dict)
+    # Rows equal in every column to an earlier row (the export doubled): collapsed into the first
+    # (default), or kept when the source's rows may legitimately repeat. Counted in the report
+    # either way (huaxiang.ingest.duplicates).
+    duplicate_rows: Literal["collapse", "keep"] = "collapse"
 
     @field_validator("files", mode="before")
     @classmethod

@@ -8,21 +8,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from huaxiang.ingest.duplicates import DuplicateRows, IdenticalFile
     from huaxiang.source_profile import SourceProfile
 
 
 @dataclass(frozen=True)
 class TableCounts:
-    """read = filtered + rejected + merged + landed, per contract table."""
+    """read = filtered + rejected + merged + landed, per contract table.
+
+    `read` counts the primary source's rows as read (exact duplicate rows and malformed lines
+    included); an exact duplicate row collapsed before mapping is counted in `merged` (folded into
+    its identical first occurrence) and, separately, in `duplicates`.
+    """
 
     table: str
     source: str | None  # the primary source; None for a table the mapping leaves empty
     read: int = 0
     filtered: int = 0  # left out by the table's `where` (e.g. non-purchase events for orders)
     rejected: int = 0  # cannot be represented in the contract; see the rejects file
-    merged: int = 0  # folded into another row with the same key (`merge` / `aggregate`)
+    merged: int = 0  # folded into another row with the same key (`merge` / `aggregate`) or identical
     landed: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0  # of `merged`: exact duplicate source rows collapsed before mapping
 
     @property
     def rejected_fraction(self) -> float:
@@ -36,6 +43,23 @@ class SourceCounts:
     rows: int
     malformed: int  # lines that are not rows (wrong field count, broken quoting or encoding)
     unusable: int  # rows with a parse failure or matching a `reject` rule
+    # Data exported twice (huaxiang.ingest.duplicates): copies not read, and rows equal in every
+    # column to an earlier one — collapsed before mapping unless the source keeps them. `rows`
+    # counts the rows read, duplicates included; the tables see `rows - duplicate_rows_collapsed`.
+    identical_files: tuple[IdenticalFile, ...] = ()
+    duplicates: DuplicateRows | None = None
+
+    @property
+    def duplicate_rows(self) -> int:
+        return self.duplicates.rows if self.duplicates else 0
+
+    @property
+    def duplicate_rows_collapsed(self) -> int:
+        return self.duplicates.collapsed if self.duplicates else 0
+
+    @property
+    def skipped_files(self) -> list[str]:
+        return [copy.skipped for copy in self.identical_files]
 
 
 @dataclass
@@ -94,6 +118,7 @@ class IngestReport:
                 *reasons,
             ]
         lines += ["", "Sources: " + "; ".join(self._source_text(source) for source in self.sources)]
+        lines += self._duplicate_lines()
         if self.profile is not None:
             lines += [f"Source profile (landing/_source.json): {note}" for note in self.profile.notes]
             lines += [f"Missing signal: {text}" for text in self.profile.explanations().values()]
@@ -110,9 +135,27 @@ class IngestReport:
             return f"No day to land ({zones}) {where}"
         return f"{len(self.days)} day(s) {self.days[0]} .. {self.days[-1]} ({zones}) {where}"
 
+    def _duplicate_lines(self) -> list[str]:
+        from huaxiang.ingest.duplicates import DuplicateRows, describe
+
+        found = [
+            line
+            for source in self.sources
+            for line in describe(source.source, list(source.identical_files), source.duplicates or DuplicateRows())
+        ]
+        if not found:
+            return []
+        return ["Duplicates (an export read twice would double every count and amount):", *(f"  {x}" for x in found)]
+
     @staticmethod
     def _source_text(source: SourceCounts) -> str:
         text = f"{source.source} {source.rows:,} rows in {source.files} file(s)"
+        if source.identical_files:
+            text += f", {len(source.identical_files)} identical file(s) skipped"
+        if source.duplicate_rows_collapsed:
+            text += f", {source.duplicate_rows_collapsed:,} exact duplicate row(s) collapsed"
+        elif source.duplicate_rows:
+            text += f", {source.duplicate_rows:,} exact duplicate row(s) kept"
         if source.malformed:
             text += f", {source.malformed:,} malformed line(s)"
         if source.unusable:

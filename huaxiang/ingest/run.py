@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -21,11 +22,12 @@ import duckdb
 
 from huaxiang.contract import RAW_TABLES
 from huaxiang.errors import UserFacingError
+from huaxiang.ingest.duplicates import DuplicateRows, collapse_loaded
 from huaxiang.ingest.mapping import Mapping, load_mapping, mapping_error
 from huaxiang.ingest.output import landed_day_list, write_landing, write_rejects
 from huaxiang.ingest.profile import build_source_profile
 from huaxiang.ingest.report import IngestReport, SourceCounts, TableCounts
-from huaxiang.ingest.sources import LoadedSource, check_timezone, load_source, prepare_source
+from huaxiang.ingest.sources import LoadedSource, PreparedSource, check_timezone, load_source, prepare_source
 from huaxiang.ingest.sql import first_line, ident
 from huaxiang.ingest.tables import BuiltTable, TablePlan, build_table, plan_table
 from huaxiang.landing import landed_days
@@ -78,10 +80,12 @@ def ingest(
             for table, spec in mapping.tables.items()
         ]
         loaded: dict[str, LoadedSource] = {}
+        duplicates: dict[str, DuplicateRows] = {}
         for source in prepared:
             _say(progress, f"reading {source.name} ({len(source.files)} file(s))")
-            loaded[source.name] = load_source(con, mapping_path, source)
+            loaded[source.name], duplicates[source.name] = _load_once(con, mapping_path, source)
         built = _build_tables(con, mapping_path, mapping, plans, loaded, settings.timezone, progress)
+        built = _count_collapsed_duplicates(built, duplicates)
         days = landed_day_list(con, built)
         report = IngestReport(
             mapping_name=mapping.name,
@@ -90,7 +94,10 @@ def ingest(
             landing_dir=landing_dir,
             business_timezone=settings.timezone,
             source_timezone=source_timezone,
-            sources=[_source_counts(con, source) for source in loaded.values()],
+            sources=[
+                _with_duplicates(_source_counts(con, loaded[source.name]), source, duplicates[source.name])
+                for source in prepared
+            ],
             tables=[built[t].counts if t in built else TableCounts(t, None) for t in RAW_TABLES],
             days=days,
             rejects_dir=landing_dir / REJECTS_FOLDER,
@@ -171,6 +178,41 @@ def _build_tables(
             con, mapping_path, plan, loaded[plan.spec.from_], business_timezone, mapping.id_prefix
         )
     return built
+
+
+def _load_once(
+    con: duckdb.DuckDBPyConnection, mapping_path: Path, source: PreparedSource
+) -> tuple[LoadedSource, DuplicateRows]:
+    """Read a source (identical files were left out when it was prepared) and collapse its exact
+    duplicate rows before any table is mapped, unless the source keeps them (docs: "Duplicates")."""
+    return collapse_loaded(con, load_source(con, mapping_path, source), source.spec.duplicate_rows)
+
+
+def _count_collapsed_duplicates(
+    built: dict[str, BuiltTable], duplicates: dict[str, DuplicateRows]
+) -> dict[str, BuiltTable]:
+    """Collapsed exact duplicates were read but never mapped: each table built from the source
+    counts them as read and merged, so read = filtered + rejected + merged + landed still holds."""
+    counted = {}
+    for name, table in built.items():
+        collapsed = duplicates[table.plan.spec.from_].collapsed
+        counts = table.counts
+        if collapsed:
+            counts = replace(
+                counts, read=counts.read + collapsed, merged=counts.merged + collapsed, duplicates=collapsed
+            )
+        counted[name] = replace(table, counts=counts)
+    return counted
+
+
+def _with_duplicates(counts: SourceCounts, source: PreparedSource, duplicates: DuplicateRows) -> SourceCounts:
+    """The source's counts with its duplicates; `rows` is what was read, duplicates included."""
+    return replace(
+        counts,
+        rows=counts.rows + duplicates.collapsed,
+        identical_files=source.identical_files,
+        duplicates=duplicates,
+    )
 
 
 def _source_counts(con: duckdb.DuckDBPyConnection, source: LoadedSource) -> SourceCounts:

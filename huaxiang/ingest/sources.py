@@ -24,6 +24,7 @@ import duckdb
 import pyarrow as pa
 
 from huaxiang.errors import UserFacingError
+from huaxiang.ingest.duplicates import IdenticalFile, drop_identical_files
 from huaxiang.ingest.mapping import ParseSpec, SourceSpec, mapping_error
 from huaxiang.ingest.sql import INTERNAL, first_line, ident, literal
 
@@ -43,6 +44,7 @@ class PreparedSource:
     file_format: str
     files: list[Path]
     columns: list[str]
+    identical_files: tuple[IdenticalFile, ...] = ()  # copies left out (huaxiang.ingest.duplicates)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ def prepare_source(
     files = resolve_files(spec, source_dir)
     if not files:
         raise mapping_error(mapping_path, f"{where}.files", f"no file matches {spec.files} in {source_dir}")
+    files, identical = drop_identical_files(files, source_dir)
     file_format = spec.file_format()
     try:
         preview = _preview(con, name, spec, files, file_format)
@@ -114,7 +117,7 @@ def prepare_source(
     )
     _empty_malformed(con, name)
     _create_parsed_view(con, mapping_path, name, spec, timezone)
-    return PreparedSource(name, spec, file_format, files, columns)
+    return PreparedSource(name, spec, file_format, files, columns, tuple(identical))
 
 
 def load_source(con: duckdb.DuckDBPyConnection, mapping_path: Path, source: PreparedSource) -> LoadedSource:
