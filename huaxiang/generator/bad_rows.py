@@ -5,6 +5,13 @@ first rule it matches). A bad row is always an extra row, never a changed clean 
 that no earlier rule also matches it and no other row is rejected because of it: injected orders have
 no items, injected rows take fresh keys (counted down from the top of the id space) unless they are
 duplicates, and an injected order line points at an existing order and product.
+
+`REJECT_REASONS` are the faults the generator injects, not every reason staging knows: staging's
+full precedence (dbt_project/models/staging/_docs.md) is null_key, duplicate, orphan_user,
+non_finite_amount, negative_amount, future_timestamp, malformed_text, missing_timestamp,
+partition_mismatch, invalid_code, orphan_order, orphan_campaign, out_of_range. The generator never
+writes a non-finite amount (NaN / ±inf are quarantined as `non_finite_amount`, ahead of
+`negative_amount`), so its negative amounts stay `negative_amount`.
 """
 
 from __future__ import annotations
