@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from huaxiang.landing import PART_FILE
+from huaxiang.landing import day_parts
 from huaxiang.settings import DBT_PROJECT_DIR
 from huaxiang.tags import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
 
@@ -187,9 +187,10 @@ def read_table(landing_dir: Path, table: str, last_day: date) -> pd.DataFrame:
     for folder in sorted((landing_dir / table).glob("date=*")):
         day = date.fromisoformat(folder.name.removeprefix("date="))
         if day <= last_day:
-            frame = pd.read_parquet(folder / PART_FILE)
-            frame["_partition_date"] = pd.Timestamp(day)
-            frames.append(frame)
+            for part in day_parts(folder):  # every part of the day, as the raw load reads them
+                frame = pd.read_parquet(part)
+                frame["_partition_date"] = pd.Timestamp(day)
+                frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 

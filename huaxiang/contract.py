@@ -1,7 +1,7 @@
 """The raw data contract (ARCHITECTURE.md §3): what every source lands, one day at a time.
 
 Every producer (the generator, every bring-your-own-data adapter) writes these tables as Parquet
-files under `landing/<table>/date=YYYY-MM-DD/part-0.parquet`, where the date is the business-
+files under `landing/<table>/date=YYYY-MM-DD/*.parquet`, where the date is the business-
 timezone day of the row's `partition_column`. Timestamps are UTC. The raw loader adds
 `_partition_date` when it copies a file into `raw.<table>`; nothing else is changed on the way in.
 """

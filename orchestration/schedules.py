@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from huaxiang.contract import RAW_TABLES
-from huaxiang.landing import PART_FILE
+from huaxiang.landing import visible_entries
 
 # Yesterday's partition runs at 02:00 business time, after the day's files have landed.
 DAILY_RUN_HOUR = 2
@@ -32,15 +32,15 @@ def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDef
 
 
 def landing_signatures(landing_dir: Path) -> dict[str, str]:
-    """Per landed day, a signature of its files (size and mtime), to notice new and replaced files."""
+    """Per landed day, a signature of its files (name, size and mtime of every visible entry: each
+    part, and junk the load will refuse), to notice new, added and replaced files."""
     signatures: dict[str, list[str]] = {}
     for table in RAW_TABLES:
         for folder in sorted((landing_dir / table).glob("date=*")):
-            part = folder / PART_FILE
-            if part.is_file():
-                stat = part.stat()
-                day = folder.name.removeprefix("date=")
-                signatures.setdefault(day, []).append(f"{table}:{stat.st_size}:{stat.st_mtime_ns}")
+            day = folder.name.removeprefix("date=")
+            for entry in visible_entries(folder):
+                stat = entry.stat()
+                signatures.setdefault(day, []).append(f"{table}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
     return {day: "|".join(parts) for day, parts in signatures.items()}
 
 
