@@ -211,8 +211,11 @@ def audience_frames(shop: Shop) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
 @pytest.mark.slow
 def test_every_shipped_audience_selects_what_its_definition_says(audience_frames) -> None:
     profile, activity, candidates, members = audience_frames
+    # Only users with marketing consent are candidates: no published mart plans to contact anyone else.
+    consenting = profile[profile.marketing_consent.fillna(False).astype(bool)]
+    assert len(consenting) < len(profile), "the generated shop must have users without consent"
     for audience in load_audiences():
-        expected = expected_candidates(audience, profile, activity).sort_values("user_id").reset_index(drop=True)
+        expected = expected_candidates(audience, consenting, activity).sort_values("user_id").reset_index(drop=True)
         found = (
             candidates.loc[candidates.audience_id == audience.audience_id, ["user_id", "recommended_action"]]
             .sort_values("user_id")
