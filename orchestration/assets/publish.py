@@ -28,13 +28,15 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         owners=["team:data-platform"],
         description="Atomic read-only snapshot of the marts for BI tools: published/marts.duckdb, "
         "published/parquet/<mart>.parquet and published/manifest.json, swapped in by rename. "
-        "Contact columns are left out; a snapshot with phone numbers or e-mail addresses is never swapped in.",
+        "Contact columns are left out; a snapshot with personal data (phones, resident IDs, e-mails, "
+        "addresses) is never swapped in.",
         check_specs=[
             dg.AssetCheckSpec(
                 PII_CHECK,
                 asset=PUBLISHED_KEY,
                 blocking=True,
-                description="No text column of the snapshot holds a phone number or e-mail address.",
+                description="No text column of the snapshot holds a phone number (mobile or landline, with or "
+                "without +86), a resident ID, an e-mail or a street address.",
             )
         ],
     )
