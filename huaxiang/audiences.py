@@ -52,6 +52,11 @@ CODE_VALUE = re.compile(r"[a-z0-9_]{1,64}")
 DISPLAY_NAME = re.compile(r"[\w\u3000-\u303f\uff00-\uffef][\w \-&/()+,.·\u3000-\u303f\uff00-\uffef]{0,79}")
 MAX_PRIORITY = 1000
 MAX_DAYS_AGO = 3660
+# Limits that keep a hostile definition from crashing the compiler (RecursionError, OverflowError):
+# conditions nest at most MAX_CONDITION_DEPTH levels (all/any/not), and a number has at most
+# MAX_NUMBER_DIGITS digits before the decimal point (no profile field needs more).
+MAX_CONDITION_DEPTH = 32
+MAX_NUMBER_DIGITS = 15
 
 
 class AudienceError(ValueError):
@@ -204,6 +209,13 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _number_too_large(value: Any) -> bool:
+    """An int (or finite float) beyond MAX_NUMBER_DIGITS digits: a float cannot hold it exactly (or at all)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() > math.ceil(MAX_NUMBER_DIGITS * math.log2(10))
+    return isinstance(value, float) and math.isfinite(value) and abs(value) >= 10.0**MAX_NUMBER_DIGITS
+
+
 def _scalar(field_name: str, field: Field, value: Any, where: str) -> Any:
     """The value checked against the field's type and range (codes: against the allowed values)."""
     if field.kind == "code":
@@ -214,6 +226,12 @@ def _scalar(field_name: str, field: Field, value: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise _fail(where, f"{field_name} is a boolean: use true or false, got {value!r}")
         return value
+    if _is_number(value) and _number_too_large(value):
+        raise _fail(
+            where,
+            f"{field_name}: the value is a number too large (more than {MAX_NUMBER_DIGITS} digits); "
+            "use a number within the field's range",
+        )
     if not _is_number(value) or not math.isfinite(value):
         raise _fail(where, f"{field_name} is a {field.kind}: expected a number, got {value!r}")
     if field.kind == "integer" and value != int(value):
@@ -262,6 +280,10 @@ def _activity(data: Mapping[str, Any], where: str) -> Activity:
     kind, days = data["activity"], data["days_ago"]
     if not isinstance(kind, str) or kind not in ACTIVITY_KINDS:
         raise _fail(where, f"activity must be one of {sorted(ACTIVITY_KINDS)}, got {kind!r}")
+    if isinstance(days, list) and any(_number_too_large(day) for day in days):
+        raise _fail(
+            where, f"days_ago: a number too large (more than {MAX_NUMBER_DIGITS} digits); at most {MAX_DAYS_AGO}"
+        )
     if (
         not isinstance(days, list)
         or len(days) != 2
@@ -272,7 +294,12 @@ def _activity(data: Mapping[str, Any], where: str) -> Activity:
     return Activity(kind, days[0], days[1])
 
 
-def parse_condition(data: Any, where: str, fields: Mapping[str, Field]) -> Condition:
+def parse_condition(data: Any, where: str, fields: Mapping[str, Field], depth: int = 1) -> Condition:
+    if depth > MAX_CONDITION_DEPTH:
+        raise _fail(
+            re.split(r"\.(?:not|all\[|any\[)", where, maxsplit=1)[0],
+            f"conditions nest deeper than {MAX_CONDITION_DEPTH} levels (all/any/not); flatten the condition",
+        )
     if not isinstance(data, Mapping) or not data:
         raise _fail(where, f"expected a condition mapping, got {data!r}")
     if "all" in data or "any" in data:
@@ -281,11 +308,11 @@ def parse_condition(data: Any, where: str, fields: Mapping[str, Field]) -> Condi
         items = data[key]
         if not isinstance(items, list) or not items:
             raise _fail(where, f"'{key}' needs a non-empty list of conditions")
-        parsed = tuple(parse_condition(item, f"{where}.{key}[{i}]", fields) for i, item in enumerate(items))
+        parsed = tuple(parse_condition(item, f"{where}.{key}[{i}]", fields, depth + 1) for i, item in enumerate(items))
         return AllOf(parsed) if key == "all" else AnyOf(parsed)
     if "not" in data:
         _keys(data, where, {"not"})
-        return Not(parse_condition(data["not"], f"{where}.not", fields))
+        return Not(parse_condition(data["not"], f"{where}.not", fields, depth + 1))
     if "activity" in data:
         return _activity(data, where)
     if "field" in data:
@@ -327,7 +354,8 @@ def parse_audience(data: Any, source: str, fields: Mapping[str, Field]) -> Audie
     audience_id = _text(data, "audience", source, IDENTIFIER)
     priority = data["priority"]
     if not isinstance(priority, int) or isinstance(priority, bool) or not 1 <= priority <= MAX_PRIORITY:
-        raise _fail(source, f"'priority' must be an integer 1..{MAX_PRIORITY} (1 = kept first), got {priority!r}")
+        shown = "a number too large" if _number_too_large(priority) else repr(priority)
+        raise _fail(source, f"'priority' must be an integer 1..{MAX_PRIORITY} (1 = kept first), got {shown}")
     channel = data.get("channel", "sms")
     if channel not in CHANNELS:
         raise _fail(source, f"'channel' must be one of {list(CHANNELS)}, got {channel!r}")
@@ -352,6 +380,16 @@ def load_audiences(directory: Path = AUDIENCE_DIR, fields: Mapping[str, Field] |
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as error:
             raise AudienceError(f"{path.name}: not valid YAML: {error}") from error
+        except RecursionError as error:
+            raise AudienceError(
+                f"{path.name}: nested too deeply to read (conditions nest at most {MAX_CONDITION_DEPTH} levels); "
+                "flatten the condition"
+            ) from error
+        except ValueError as error:  # an integer beyond Python's int-string conversion limit (4,300 digits)
+            raise AudienceError(
+                f"{path.name}: not readable: a number too large (more than {MAX_NUMBER_DIGITS} digits) "
+                f"or a value YAML cannot hold ({str(error).split(':')[0]})"
+            ) from error
         audience = parse_audience(data, path.name, fields)
         if audience.audience_id != path.stem:
             raise AudienceError(f"{path.name}: the file of audience '{audience.audience_id}' must be named after it")

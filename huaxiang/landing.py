@@ -13,6 +13,7 @@ not a `*.parquet` file is refused by the loader with a one-line error naming it
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -20,15 +21,43 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from huaxiang.contract import RAW_TABLES
+from huaxiang.errors import UserFacingError
 
 PART_FILE = "part-0.parquet"  # the part the writers below write
 PART_SUFFIX = ".parquet"
 HIDDEN_PREFIXES = (".", "_")
 DAY_FOLDER_PREFIX = "date="
+# The only day folder name the loader reads: `date=` and a zero-padded ISO day.
+DAY_FOLDER_NAME = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
 
 
 class LandingFileError(ValueError):
     """A day folder holds something that is not a Parquet part (named in the message)."""
+
+
+class LandingFolderError(UserFacingError, ValueError):
+    """A `date=` folder whose name is not `date=YYYY-MM-DD` (named in the message)."""
+
+
+def day_of_folder(folder: Path) -> date:
+    """The business day of a `date=YYYY-MM-DD` folder; `LandingFolderError` naming it otherwise.
+
+    Strict on purpose: `date=2026-6-10` or `date=20260610` would parse (or not) differently from
+    the folder the loader reads for that day (`partition_dir`), so its files would be silently
+    skipped."""
+    match = DAY_FOLDER_NAME.fullmatch(folder.name)
+    day = None
+    if match:
+        try:
+            day = date.fromisoformat(match.group(1))
+        except ValueError:
+            day = None
+    if day is None:
+        raise LandingFolderError(
+            f"landing folder {folder} is not named date=YYYY-MM-DD (a zero-padded day, e.g. date=2026-06-10); "
+            "rename it, or move it out of the landing zone"
+        )
+    return day
 
 
 def is_hidden(name: str) -> bool:
@@ -100,14 +129,17 @@ def write_partition(landing_dir: Path, table: str, day: date, data: pa.Table) ->
 
 
 def landed_days(landing_dir: Path, table: str | None = None) -> list[date]:
-    """Business days for which any (or the given) table has a landed part, sorted."""
+    """Business days for which any (or the given) table has a landed part, sorted.
+
+    A `date=` folder not named `date=YYYY-MM-DD` raises `LandingFolderError` (a UserFacingError)."""
     tables = [table] if table else list(RAW_TABLES)
     days: set[date] = set()
     for name in tables:
         root = landing_dir / name
         if not root.is_dir():
             continue
-        for folder in root.glob(f"{DAY_FOLDER_PREFIX}*"):
+        for folder in sorted(root.glob(f"{DAY_FOLDER_PREFIX}*")):
+            day = day_of_folder(folder)  # a misnamed folder is an error, not a day silently skipped
             if is_landed_folder(folder):
-                days.add(date.fromisoformat(folder.name.removeprefix(DAY_FOLDER_PREFIX)))
+                days.add(day)
     return sorted(days)

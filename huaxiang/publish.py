@@ -19,6 +19,8 @@ from typing import Any
 
 import duckdb
 
+from huaxiang.errors import UserFacingError
+
 SNAPSHOT_FILE = "marts.duckdb"
 PARQUET_DIR = "parquet"
 MANIFEST_FILE = "manifest.json"
@@ -102,6 +104,31 @@ def is_resident_id(text: str, today: date | None = None) -> bool:
     return value[17] == "10X98765432"[remainder]
 
 
+class PublishError(UserFacingError):
+    """The snapshot could not be written (no space, no permission): one line naming the folder and
+    the OS error. The half-built `.staging-*` folder is removed; the previous snapshot stays."""
+
+
+def _os_reason(error: BaseException) -> str:
+    """The OS error in one line: `[Errno 28] No space left on device` or DuckDB's first line."""
+    if isinstance(error, OSError) and error.strerror:
+        return f"[Errno {error.errno}] {error.strerror}" + (f": {error.filename}" if error.filename else "")
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _publish_error(published_dir: Path, action: str, error: BaseException) -> PublishError:
+    return PublishError(
+        f"cannot {action} in {published_dir} ({_os_reason(error)}): free space on that disk or make the folder "
+        "writable for this user, then run again; the previous snapshot stays in place"
+    )
+
+
+# What a failed write raises: the OS's errors, and DuckDB's for its own files (a full disk while it
+# writes marts.duckdb or a Parquet file).
+_WRITE_ERRORS = (OSError, duckdb.IOException)
+
+
 @dataclass(frozen=True)
 class PiiFinding:
     """A kind of personal data found in a column: where and how often, never the value itself."""
@@ -153,6 +180,19 @@ def build_snapshot(
     (the Spark target: the marts come over as Arrow tables, all in one engine call).
     """
     folder = published_dir / f".staging-{run_id}"
+    try:
+        return _build_snapshot(folder, warehouse, tables, keep_contact_hashes=keep_contact_hashes, source=source)
+    except _WRITE_ERRORS as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _publish_error(published_dir, "write the new snapshot", error) from error
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _build_snapshot(
+    folder: Path, warehouse: Path, tables: list[str], *, keep_contact_hashes: bool, source: Any | None
+) -> StagedSnapshot:
     shutil.rmtree(folder, ignore_errors=True)
     (folder / PARQUET_DIR).mkdir(parents=True)
     row_counts: dict[str, int] = {}
@@ -301,15 +341,28 @@ def swap_in(
             **{f"{PARQUET_DIR}/{t}.parquet": _sha256(snapshot.folder / PARQUET_DIR / f"{t}.parquet") for t in tables},
         },
     }
-    (snapshot.folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    try:
+        (snapshot.folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    except _WRITE_ERRORS as error:
+        discard(snapshot)
+        raise _publish_error(published_dir, "write the new snapshot's manifest", error) from error
 
     target_parquet = published_dir / PARQUET_DIR
     retired = published_dir / f".retired-{run_id}"
-    if target_parquet.exists():
-        os.replace(target_parquet, retired)
-    os.replace(snapshot.folder / PARQUET_DIR, target_parquet)
-    os.replace(snapshot.database, published_dir / SNAPSHOT_FILE)
-    os.replace(snapshot.folder / MANIFEST_FILE, published_dir / MANIFEST_FILE)
+    try:
+        if target_parquet.exists():
+            os.replace(target_parquet, retired)
+        try:
+            os.replace(snapshot.folder / PARQUET_DIR, target_parquet)
+        except OSError:
+            if retired.exists() and not target_parquet.exists():
+                os.replace(retired, target_parquet)  # the previous Parquet folder goes back
+            raise
+        os.replace(snapshot.database, published_dir / SNAPSHOT_FILE)
+        os.replace(snapshot.folder / MANIFEST_FILE, published_dir / MANIFEST_FILE)
+    except OSError as error:
+        discard(snapshot)
+        raise _publish_error(published_dir, "swap the new snapshot in", error) from error
     shutil.rmtree(retired, ignore_errors=True)
     discard(snapshot)
     return manifest

@@ -7,9 +7,12 @@ Python code and dbt share the same absolute paths: `Settings.dbt_env()` exports 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from huaxiang.errors import UserFacingError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -23,23 +26,57 @@ DEFAULT_PARTITION_START = "2016-01-01"
 DEV_PII_SALT = "huaxiang-dev-salt"
 
 
+# huaxiang.landing.DAY_FOLDER_NAME (not imported: settings stay import-light).
+_DAY_FOLDER = re.compile(r"date=(\d{4}-\d{2}-\d{2})")
+
+
+def _folder_day(name: str) -> date | None:
+    match = _DAY_FOLDER.fullmatch(name)
+    try:
+        return date.fromisoformat(match.group(1)) if match else None
+    except ValueError:
+        return None
+
+
 def _earliest_landed_day(home: Path) -> date | None:
     """The earliest `date=` folder in the landing zone: a directory listing, no file is read.
 
     Any day folder counts, whatever parts it holds (`part-1.parquet` alone is a landed day, see
-    huaxiang.landing), and so does an empty one: this is only the lower bound of the partitions."""
+    huaxiang.landing), and so does an empty one: this is only the lower bound of the partitions.
+    A folder not named `date=YYYY-MM-DD` (`date=2026-6-10`) is left out here: settings are read by
+    every command and by the Dagster code location, which must still load; the commands that list
+    landed days (`huaxiang.landing.landed_days`) and the landing sensor refuse it with an error naming
+    the folder."""
     days = [
-        folder.name.removeprefix("date=")
+        day
         for folder in (home / "landing").glob("*/date=*")
-        if not folder.parent.name.startswith("_")
+        if not folder.parent.name.startswith("_") and (day := _folder_day(folder.name)) is not None
     ]
-    return date.fromisoformat(min(days)) if days else None
+    return min(days) if days else None
+
+
+def _day_setting(name: str, text: str) -> date:
+    day = _folder_day(f"date={text}")
+    if day is None:
+        raise UserFacingError(f"{name}={text!r} is not a day: set it as YYYY-MM-DD (e.g. 2026-06-01)")
+    return day
+
+
+def _int_setting(name: str, default: str) -> int:
+    text = os.environ.get(name, default)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise UserFacingError(f"{name}={text!r} is not a positive whole number: set it like {name}={default}")
+    return value
 
 
 def _partition_start(home: Path) -> date:
     configured = os.environ.get("HUAXIANG_PARTITION_START")
     if configured:
-        return date.fromisoformat(configured)
+        return _day_setting("HUAXIANG_PARTITION_START", configured)
     earliest = _earliest_landed_day(home)
     default = date.fromisoformat(DEFAULT_PARTITION_START)
     return min(default, earliest) if earliest else default
@@ -68,9 +105,9 @@ class Settings:
             timezone=os.environ.get("HUAXIANG_TIMEZONE", DEFAULT_TIMEZONE),
             partition_start=_partition_start(home),
             dbt_target=os.environ.get("HUAXIANG_TARGET", "duckdb"),
-            dbt_threads=int(os.environ.get("HUAXIANG_DBT_THREADS", "2")),
+            dbt_threads=_int_setting("HUAXIANG_DBT_THREADS", "2"),
             duckdb_memory_limit=os.environ.get("HUAXIANG_DUCKDB_MEMORY_LIMIT", "8GB"),
-            duckdb_threads=int(os.environ.get("HUAXIANG_DUCKDB_THREADS", "2")),
+            duckdb_threads=_int_setting("HUAXIANG_DUCKDB_THREADS", "2"),
         )
 
     @property

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from huaxiang.contract import RAW_TABLES
-from huaxiang.landing import visible_entries
+from huaxiang.landing import LandingFolderError, day_of_folder, visible_entries
 
 # Yesterday's partition runs at 02:00 business time, after the day's files have landed.
 DAILY_RUN_HOUR = 2
@@ -31,13 +31,22 @@ def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDef
     )
 
 
-def landing_signatures(landing_dir: Path) -> dict[str, str]:
+def landing_signatures(landing_dir: Path, misnamed: list[str] | None = None) -> dict[str, str]:
     """Per landed day, a signature of its files (name, size and mtime of every visible entry: each
-    part, and junk the load will refuse), to notice new, added and replaced files."""
+    part, and junk the load will refuse), to notice new, added and replaced files.
+
+    A folder not named `date=YYYY-MM-DD` (`date=2026-6-10`) is no day: its one-line error
+    (naming the folder and the expected form) is appended to `misnamed` when given, else raised."""
     signatures: dict[str, list[str]] = {}
     for table in RAW_TABLES:
         for folder in sorted((landing_dir / table).glob("date=*")):
-            day = folder.name.removeprefix("date=")
+            try:
+                day = day_of_folder(folder).isoformat()
+            except LandingFolderError as error:
+                if misnamed is None:
+                    raise
+                misnamed.append(str(error))
+                continue
             for entry in visible_entries(folder):
                 stat = entry.stat()
                 signatures.setdefault(day, []).append(f"{table}/{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
@@ -65,7 +74,10 @@ def build_landing_sensor(
     )
     def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         previous = json.loads(context.cursor) if context.cursor else {}
-        current = landing_signatures(landing_dir)
+        misnamed: list[str] = []
+        current = landing_signatures(landing_dir, misnamed)
+        for message in misnamed:
+            context.log.error(message)
         days = changed_days(previous, current)
         known = set(partitions.get_partition_keys(dynamic_partitions_store=context.instance))
         outside = [day for day in days if day not in known]
@@ -74,7 +86,10 @@ def build_landing_sensor(
         requests = [
             dg.RunRequest(partition_key=day, run_key=f"{day}:{_digest(current[day])}") for day in days if day in known
         ]
-        return dg.SensorResult(run_requests=requests, cursor=json.dumps(current))
+        skip_reason = None
+        if misnamed and not requests:
+            skip_reason = misnamed[0] + (f" (and {len(misnamed) - 1} more)" if len(misnamed) > 1 else "")
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(current), skip_reason=skip_reason)
 
     return landing_sensor
 

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from huaxiang.publish import MARTS_SCHEMA, build_snapshot, clean_leftovers, discard, scan_for_pii, swap_in
+from huaxiang.publish import (
+    MARTS_SCHEMA,
+    PublishError,
+    build_snapshot,
+    clean_leftovers,
+    discard,
+    scan_for_pii,
+    swap_in,
+)
 from huaxiang.quality.accepted import load_accepted
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
@@ -46,14 +54,17 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         with contextlib.ExitStack() as stack:
             # On Spark the marts live in the Spark catalog: read them through the target's engine.
             source = stack.enter_context(warehouse.engine(read_only=True)) if warehouse.on_spark else None
-            staged = build_snapshot(
-                warehouse.path,
-                warehouse.published_dir,
-                tables,
-                run_id=context.run_id,
-                keep_contact_hashes=os.environ.get(KEEP_CONTACT_HASHES_ENV) == "1",
-                source=source,
-            )
+            try:
+                staged = build_snapshot(
+                    warehouse.path,
+                    warehouse.published_dir,
+                    tables,
+                    run_id=context.run_id,
+                    keep_contact_hashes=os.environ.get(KEEP_CONTACT_HASHES_ENV) == "1",
+                    source=source,
+                )
+            except PublishError as error:  # no space, no permission: one line, no trace
+                raise dg.Failure(description=f"Not published: {error}") from None
         findings = scan_for_pii(staged)
         pii_result = dg.AssetCheckResult(
             check_name=PII_CHECK,
@@ -84,7 +95,10 @@ def build_publish_asset(mart_keys: list[dg.AssetKey]) -> dg.AssetsDefinition:
         }
         for warning in quality["warnings"]:
             context.log.warning(f"Published with a warning: {warning['check']} — {warning['description']}")
-        manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id, source=source, quality=quality)
+        try:
+            manifest = swap_in(staged, warehouse.published_dir, run_id=context.run_id, source=source, quality=quality)
+        except PublishError as error:
+            raise dg.Failure(description=f"Not published: {error}") from None
         yield dg.MaterializeResult(
             metadata={
                 "source": f"{profile.name} ({profile.kind})",
