@@ -5,8 +5,10 @@ affinity, hours, platform, lifecycle, engagement, category mix. Shares are shrun
 population by the amount of behaviour behind them (a share of 3 events says little), heavy tails are
 log-compressed, every column is standardised and clipped at 3 standard deviations (outliers), and
 columns are weighted so a group weighs the same whatever its number of columns. KMeans is fitted
-on a sample for each k of the configured range; the k with the best silhouette among those whose
-smallest cluster keeps the minimum share wins, and every user is assigned to the nearest centroid.
+on a sample for each k of the configured range; among the k whose smallest cluster keeps the minimum
+share the smallest wins unless a larger one has a silhouette better by a margin (a smaller lead is
+noise), and every user is assigned to the nearest centroid. Inputs are sorted by user first, so the
+same data gives the same clusters whatever order the warehouse returned it in.
 
 Ids are stable across reruns: the new centroids are matched to the previous model's (Hungarian
 assignment on their distance in today's feature space) and inherit their ids. Names are derived
@@ -250,8 +252,20 @@ def _smallest_share(model: KMeans | MiniBatchKMeans, sample: np.ndarray) -> floa
     return float(np.bincount(model.predict(sample), minlength=model.n_clusters).min() / len(sample))
 
 
+def pick_k(scores: dict[int, float], margin: float) -> int | None:
+    """The k of `scores` (silhouette per acceptable k): the smallest, unless a larger one beats the
+    best so far by more than `margin` — a lead below it is noise, and noise must not change k.
+    Depends only on the scores, not on the order they were judged in."""
+    chosen: int | None = None
+    for k in sorted(scores):
+        if chosen is None or scores[k] > scores[chosen] + margin:
+            chosen = k
+    return chosen
+
+
 def choose_k(matrix: np.ndarray, config: ClusteringConfig) -> tuple[KMeans | MiniBatchKMeans, dict[int, float]]:
-    """Best silhouette among the k in range whose smallest cluster keeps the minimum share.
+    """The smallest k in range whose smallest cluster keeps the minimum share, unless a larger such k
+    has a silhouette better by more than `silhouette_margin` (`pick_k`).
 
     If none does, the largest smaller k that does (down to 2); failing that, k_min as is (the
     minimum-share check then reports it). Returns the model and the silhouette of each k judged.
@@ -277,16 +291,16 @@ def choose_k(matrix: np.ndarray, config: ClusteringConfig) -> tuple[KMeans | Min
             100 * config.min_cluster_share, MIN_CLUSTER_USERS,
         )  # fmt: skip
     scores: dict[int, float] = {}
-    best: tuple[float, KMeans | MiniBatchKMeans] | None = None
+    models: dict[int, KMeans | MiniBatchKMeans] = {}
     for k in range(k_min, k_max + 1):
         model = _kmeans(k, len(sample), config).fit(sample)
         if _smallest_share(model, sample) < min_share:
             continue
         scores[k] = round(float(silhouette_score(judged, model.predict(judged))), 4)
-        if best is None or scores[k] > best[0]:
-            best = (scores[k], model)
+        models[k] = model
+    best = pick_k(scores, config.silhouette_margin)
     if best is not None:
-        return best[1], scores
+        return models[best], scores
     for k in range(k_min - 1, 1, -1):
         model = _kmeans(k, len(sample), config).fit(sample)
         if _smallest_share(model, sample) >= min_share:
@@ -444,6 +458,11 @@ def _fit_clusters(
     previous: ClusterModel | None,
     config: ClusteringConfig,
 ) -> ClusterResult:
+    # The fit depends on the row order (sampling, k-means++ seeding, float sums): fix it by the key.
+    # (The assignments come back in the caller's row order.)
+    by_user = np.argsort(features["user_id"].astype(str).to_numpy(), kind="stable")
+    features = features.iloc[by_user].reset_index(drop=True)
+    category_mix = category_mix.sort_values(["user_id", "category_l1"], kind="stable", ignore_index=True)
     profile = profile_frame(features, category_mix, config.top_categories)
     # Columns without signal on this source (e.g. every hour share on a purchase-only log) are left out.
     screen = screen_features(profile, list(profile.columns), context=CONTEXT, min_non_null=1)
@@ -474,7 +493,10 @@ def _fit_clusters(
         silhouette=k_scores.get(k, float("nan")),
         k_scores=k_scores,
     )
-    return ClusterResult(model, _assignments(profile.index, distances, ids, names, names_zh))
+    assignments = _assignments(profile.index, distances, ids, names, names_zh)
+    restored = np.empty_like(by_user)
+    restored[by_user] = np.arange(len(by_user))
+    return ClusterResult(model, assignments.iloc[restored].reset_index(drop=True))
 
 
 def _assignments(

@@ -27,6 +27,9 @@ class ClusteringConfig:
     fit_sample: int = 50_000  # users the centroids are fitted on; every user is assigned
     silhouette_sample: int = 8_000
     min_cluster_share: float = 0.02  # a k whose smallest cluster is below this is not chosen
+    # A larger k must beat the smallest acceptable k's silhouette by this much: differences below it
+    # are noise (sampling, float summing order) and flipped k between identical reruns.
+    silhouette_margin: float = 0.01
     top_categories: int = 10  # top-level categories whose interest shares are features
     n_init: int = 4
     random_state: int = 0

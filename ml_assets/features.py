@@ -29,6 +29,10 @@ TRAIN_LABELS = f"{FEATURES_SCHEMA}.ml_labels_train"
 CATEGORY_MIX = f"{FEATURES_SCHEMA}.ml_user_category_mix"
 USER_PRODUCT_DAILY = f"{FEATURES_SCHEMA}.int_user_product_daily"
 KEY_COLUMNS = ("user_id", "as_of_date")
+# Every read that feeds a fit is ordered (docs/operations.md, reproducibility): DuckDB returns rows in
+# an arbitrary order with several threads, and sampling, k-means++ seeding, early-stopping splits and
+# float sums all depend on the row order. The natural keys come first, then every other column.
+ORDER_FIRST = ("user_id", "as_of_date", "activity_date", "category_l1", "product_id")
 
 
 def _quote(name: str) -> str:
@@ -74,18 +78,29 @@ def feature_columns(conn: duckdb.DuckDBPyConnection, relation: str = SCORE_FEATU
     return [column for column in columns_of(conn, relation) if column not in KEY_COLUMNS]
 
 
+def order_columns(columns: Sequence[str]) -> list[str]:
+    """The columns a read is ordered by: the natural keys present first, then every other column, so
+    the order is complete (the same rows always come back in the same order)."""
+    keys = [column for column in ORDER_FIRST if column in columns]
+    return keys + [column for column in columns if column not in keys]
+
+
 def read_frame(conn: duckdb.DuckDBPyConnection, relation: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The columns of `relation` (all by default), ordered by its natural key (`order_columns`)."""
+    names = list(columns) if columns else columns_of(conn, relation)
     if (engine := _engine(conn)) is not None:
-        selected = ", ".join(engine.quote(column) for column in columns) if columns else "*"
-        return engine.read_arrow(f"select {selected} from {relation}").to_pandas()
+        selected = ", ".join(engine.quote(column) for column in names)
+        ordered = ", ".join(engine.quote(column) for column in order_columns(names))
+        return engine.read_arrow(f"select {selected} from {relation} order by {ordered}").to_pandas()
     conn = _duckdb(conn)
-    selected = ", ".join(_quote(column) for column in columns) if columns else "*"
-    table: pa.Table = conn.execute(f"select {selected} from {relation}").to_arrow_table()
+    selected = ", ".join(_quote(column) for column in names)
+    ordered = ", ".join(_quote(column) for column in order_columns(names))
+    table: pa.Table = conn.execute(f"select {selected} from {relation} order by {ordered}").to_arrow_table()
     return table.to_pandas()
 
 
 def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str]) -> pd.DataFrame:
-    """Training features joined to their labels (one row per user and as-of day)."""
+    """Training features joined to their labels (one row per user and as-of day), ordered by that key."""
     engine = _engine(conn)
     conn = _duckdb(conn)
     quote = engine.quote if engine is not None else _quote
@@ -95,6 +110,7 @@ def read_training_frame(conn: duckdb.DuckDBPyConnection, columns: Sequence[str])
         from {TRAIN_FEATURES} as features
         inner join {TRAIN_LABELS} as labels
             on features.user_id = labels.user_id and features.as_of_date = labels.as_of_date
+        order by features.user_id, features.as_of_date
     """
     if engine is not None:
         return engine.read_arrow(query).to_pandas()

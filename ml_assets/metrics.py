@@ -32,12 +32,17 @@ def has_both_classes(labels: Sequence[bool] | np.ndarray) -> bool:
     return bool(values.any() and not values.all())
 
 
-def deciles(scores: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Decile 1..10 of each score, 10 = the highest tenth; ties are split by position (equal-sized tenths)."""
+def deciles(scores: Sequence[float] | np.ndarray, keys: Sequence[str] | np.ndarray | None = None) -> np.ndarray:
+    """Decile 1..10 of each score, 10 = the highest tenth (equal-sized tenths). Equal scores are
+    split by `keys` (e.g. user ids: the smaller key ranks higher), so a user's decile does not depend
+    on the row order; without keys, by position."""
     values = np.asarray(scores, dtype=float)
     if len(values) == 0:
         return np.zeros(0, dtype=np.int64)
-    order = np.argsort(-values, kind="stable")
+    if keys is None:
+        order = np.argsort(-values, kind="stable")
+    else:
+        order = np.lexsort((np.asarray(keys, dtype=str), -values))
     rank = np.empty(len(values), dtype=np.int64)
     rank[order] = np.arange(len(values))
     return (DECILES - (rank * DECILES) // len(values)).astype(np.int64)

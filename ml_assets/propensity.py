@@ -339,6 +339,7 @@ def bgnbd_fallback_model(score_features: pd.DataFrame, config: PropensityConfig)
 
 def fallback_model(score_features: pd.DataFrame, config: PropensityConfig) -> PropensityModel:
     """What scores without a judged model: BG/NBD when the history supports it, else the order-rate heuristic."""
+    score_features = score_features.sort_values("user_id", kind="stable", ignore_index=True)  # fixed float sums
     return bgnbd_fallback_model(score_features, config) or heuristic_model(score_features, config)
 
 
@@ -415,6 +416,9 @@ def _fit_propensity(
     score_features: pd.DataFrame,
     config: PropensityConfig,
 ) -> PropensityFit:
+    # Sampling, the calibration folds and the fits follow the row order: fix it by the key.
+    training = training.sort_values(["user_id", "as_of_date"], kind="stable", ignore_index=True)
+    score_features = score_features.sort_values("user_id", kind="stable", ignore_index=True)
     training = _sample(training, config)
     as_of_days = sorted(pd.to_datetime(training["as_of_date"]).dt.date.astype(str).unique())
     positives = int(training["purchased"].sum()) if len(training) else 0
@@ -474,7 +478,7 @@ def score_users(model: PropensityModel, features: pd.DataFrame, model_version: s
             "user_id": features["user_id"].astype(str).to_numpy(),
             "as_of": pd.to_datetime(features["as_of_date"]).dt.date.to_numpy(),
             "score": scores,
-            "decile": deciles(scores).astype(np.int32),
+            "decile": deciles(scores, features["user_id"].astype(str).to_numpy()).astype(np.int32),
             "horizon_days": np.full(len(features), model.horizon_days, dtype=np.int32),
             "model_version": model_version,
             "model_kind": model.kind,

@@ -49,6 +49,7 @@ select
 from {rollup}
 where activity_date <= $cutoff
 group by user_id, product_id
+order by user_id, product_id  -- sparse sums and ties follow the row order: keep it fixed
 """
 
 
