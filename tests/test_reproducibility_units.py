@@ -119,7 +119,8 @@ def test_recommendations_do_not_depend_on_the_stored_row_order() -> None:
     users = pd.Series([f"u{user}" for user in range(65)])  # five cold users
 
     def recommended(order_seed: int | None) -> pd.DataFrame:
-        ordered = rows if order_seed is None else [rows[i] for i in np.random.default_rng(order_seed).permutation(len(rows))]
+        order = range(len(rows)) if order_seed is None else np.random.default_rng(order_seed).permutation(len(rows))
+        ordered = [rows[i] for i in order]
         conn = interaction_warehouse(ordered)
         return recommendations.recommend(conn, users, AS_OF, config)
 
