@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 
@@ -33,13 +34,45 @@ run_monitoring:
 """
 
 
+# In DAGSTER_HOME: the lock that serialises the first creation of the instance's storages, and the
+# marker written once they exist. Dagster's SQLite storages create their schema on first open; two
+# first runs started at once on a new home raced there (`sqlite3.OperationalError: table runs
+# already exists`).
+INSTANCE_LOCK = ".instance.lock"
+INSTANCE_READY = ".instance-ready"
+
+
 def ensure_instance_config(settings: Settings) -> Path:
-    """Create `dagster.yaml` in DAGSTER_HOME on first use and export DAGSTER_HOME."""
+    """Create `dagster.yaml` and the instance's storages in DAGSTER_HOME on first use; export DAGSTER_HOME.
+
+    The first use of a home holds an exclusive lock (`flock` on DAGSTER_HOME/.instance.lock) while it
+    writes the config and creates (or migrates) the SQLite storages; a second process started at the
+    same moment waits for it, then finds them ready. Later uses only check the marker file."""
     settings.ensure_dirs()
     settings.export()
-    config = settings.dagster_home / "dagster.yaml"
-    if not config.exists():
-        # A JSON string is a valid YAML scalar, whatever the path contains (spaces, colons).
-        event_log_dir = json.dumps(str(settings.dagster_home / "history" / "runs"))
-        config.write_text(DAGSTER_YAML.format(event_log_dir=event_log_dir))
+    home = settings.dagster_home
+    config = home / "dagster.yaml"
+    if config.exists() and (home / INSTANCE_READY).exists():
+        return config
+    with (home / INSTANCE_LOCK).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not config.exists():
+            # A JSON string is a valid YAML scalar, whatever the path contains (spaces, colons).
+            event_log_dir = json.dumps(str(home / "history" / "runs"))
+            tmp = home / ".dagster.yaml.tmp"
+            tmp.write_text(DAGSTER_YAML.format(event_log_dir=event_log_dir))
+            tmp.replace(config)
+        if not (home / INSTANCE_READY).exists():
+            create_storages(home)
+            (home / INSTANCE_READY).write_text("the instance's storages exist (huaxiang.instance)\n")
     return config
+
+
+def create_storages(dagster_home: Path) -> None:
+    """Open the instance once so that each SQLite storage creates (or migrates) its schema."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(dagster_home)) as instance:
+        instance.get_runs(limit=1)  # run storage
+        instance.all_instigator_state()  # schedule storage
+        instance.event_log_storage.get_concurrency_keys()  # event log index shard

@@ -283,7 +283,8 @@ def _collect(result, summary: RunSummary) -> None:
     for evaluation in result.get_asset_check_evaluations():
         description = ""
         if evaluation.description:
-            description = evaluation.description.splitlines()[0][:200]
+            # One line, long enough for a landing file's full path and what to do about it.
+            description = evaluation.description.splitlines()[0][:DETAIL_CHARS]
         summary.checks.append(
             CheckOutcome(
                 asset=evaluation.asset_key.to_user_string(),
@@ -302,6 +303,9 @@ def _collect(result, summary: RunSummary) -> None:
             summary.skipped_steps.append(event.step_key)
 
 
+# The longest detail a summary line shows (a check's description, a failed step's cause).
+DETAIL_CHARS = 500
+
 # Dagster wraps an exception raised in a step in these; the first line worth showing is the cause's.
 _WRAPPERS = ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
 
@@ -316,7 +320,7 @@ def step_error_line(error) -> str:
     line = lines[0] if lines else error.cls_name or "unknown error"
     if error.cls_name == "Failure":
         line = line.split(": ", 1)[-1]
-    return line[:300]
+    return line[:DETAIL_CHARS]
 
 
 def _collect_published(settings: Settings, run_id: str, summary: RunSummary) -> None:

@@ -36,6 +36,16 @@ def connect(
         conn.close()
 
 
+# DuckDB errors of the warehouse or the process, not of the Parquet part being read.
+_NOT_THE_FILE = (
+    duckdb.OutOfMemoryException,
+    duckdb.InterruptException,
+    duckdb.TransactionException,
+    duckdb.FatalException,
+    duckdb.ConnectionException,
+)
+
+
 class LandingSchemaError(ValueError):
     """A landed file does not match the raw contract (missing column or changed type)."""
 
@@ -90,11 +100,18 @@ def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: st
     try:
         replaced = conn.execute(f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]).fetchone()[0]
         for part in parts:
-            conn.execute(
-                f"insert into {RAW_SCHEMA}.{table} ({columns}, {PARTITION_COLUMN}) "
-                f"select {columns}, ?::date from read_parquet(?)",
-                [day, str(part)],
-            )
+            try:
+                conn.execute(
+                    f"insert into {RAW_SCHEMA}.{table} ({columns}, {PARTITION_COLUMN}) "
+                    f"select {columns}, ?::date from read_parquet(?)",
+                    [day, str(part)],
+                )
+            except _NOT_THE_FILE:
+                raise
+            except duckdb.Error as error:
+                # A readable footer over damaged pages (a truncated copy, a disk error): DuckDB says
+                # "don't know what type", "Invalid Input Error", … — about the file, not the warehouse.
+                raise _unreadable(table, day, part, error) from error
         count = f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?"
         rows = conn.execute(count, [day]).fetchone()[0] if parts else 0
         conn.execute("commit")
@@ -121,12 +138,23 @@ def _checked_parts(landing_dir: Path, table: str, day: date) -> list[Path]:
     except LandingFileError as error:
         raise LandingSchemaError(f"raw.{table} {day}: {error}") from error
     for part in parts:
+        if part.stat().st_size == 0:
+            raise LandingSchemaError(
+                f"raw.{table} {day}: landing file {part} is empty (0 bytes): re-land the day, or remove the file"
+            )
         try:
             schema = pq.read_schema(part)
         except (pa.ArrowException, OSError) as error:
-            raise LandingSchemaError(
-                f"raw.{table} {day}: landing file {part} is not a readable Parquet file "
-                f"({str(error).splitlines()[0] if str(error) else type(error).__name__}); re-land the day"
-            ) from error
+            raise _unreadable(table, day, part, error) from error
         check_file_schema(table, schema, part)
     return parts
+
+
+def _unreadable(table: str, day: date, part: Path, error: BaseException) -> LandingSchemaError:
+    """One line naming the file, what is wrong and what to do (the reader's message: first line only)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    return LandingSchemaError(
+        f"raw.{table} {day}: landing file {part} is not a readable Parquet file: re-land the day, "
+        f"or remove the file ({reason[:160]})"
+    )
