@@ -1,4 +1,5 @@
-"""NaN and ±inf amounts are quarantined by staging as `non_finite_amount` (issue 15).
+"""NaN and ±inf amounts are quarantined by staging as `non_finite_amount`, finite amounts too large
+for money (1e20, a quantity × unit_price beyond it) as `amount_out_of_range` (issue 15).
 
 A DOUBLE amount that is NaN or infinite used to pass staging as clean (`nan < 0` is false, and
 -inf was called `negative_amount` at best), and the run then died casting it to DECIMAL(18,2)
@@ -55,6 +56,7 @@ SALES_CSV = (
     "N4,n2,2024-03-05 10:15,inf\n"
     "N5,n2,2024-03-05 10:20,-Infinity\n"
     "N6,n2,2024-03-05 10:25,1e400\n"  # beyond a double: DuckDB reads it as inf
+    "N7,n2,2024-03-05 10:30,1e20\n"  # finite, but no DECIMAL(18,2) holds it: amount_out_of_range
 )
 SALES_MAPPING = """\
 name: non_finite
@@ -80,6 +82,7 @@ tables:
       registered_at: placed
 """
 INGESTED_NON_FINITE = ("N2", "N3", "N4", "N5", "N6")
+INGESTED_OUT_OF_RANGE = ("N7",)
 
 
 def add_non_finite_rows(f: RawFixture) -> None:
@@ -106,10 +109,32 @@ def add_non_finite_rows(f: RawFixture) -> None:
           campaign_id="c8")  # fmt: skip
 
 
+def add_out_of_range_rows(f: RawFixture) -> None:
+    """Finite amounts too large for DECIMAL(18,2) (|x| >= 10^16) or for the staging bound (10^12):
+    they used to pass as clean and kill the run with `Could not cast value … to DECIMAL(18,2)`.
+    Each is `amount_out_of_range`, right after non_finite_amount and before negative_amount."""
+    f.bad("orders", DAY2, order("o45", "u2", "2024-03-02 11:04", 5.0, gross_amount=1e20), "amount_out_of_range",
+          order_id="o45")  # fmt: skip
+    # Negative and too large: out of range wins over negative_amount.
+    f.bad("orders", DAY2, order("o46", "u2", "2024-03-02 11:05", -1e15), "amount_out_of_range", order_id="o46")
+    # Just below the bound: clean, and it casts.
+    f.add("orders", DAY2, order("o47", "u2", "2024-03-02 11:06", 999_999_999_999.99))
+    f.bad("order_items", DAY2, item("o21", "p8", "2024-03-02 09:10", 1, 1e13), "amount_out_of_range",
+          order_id="o21", product_id="p8")  # fmt: skip
+    # Each factor fits, their product (the line amount) does not.
+    f.bad("order_items", DAY2, item("o21", "p9", "2024-03-02 09:10", 1_000_000, 1e7), "amount_out_of_range",
+          order_id="o21", product_id="p9")  # fmt: skip
+    f.bad("products", DAY1, product("p10", list_price=1e20, updated_at=local("2024-03-01 08:05")),
+          "amount_out_of_range", product_id="p10")  # fmt: skip
+    f.bad("campaigns", DAY1, campaign("c9", "2024-03-01 09:00", cost_per_send=1e18), "amount_out_of_range",
+          campaign_id="c9")  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def fixture_data() -> RawFixture:
     f = build_fixture()
     add_non_finite_rows(f)
+    add_out_of_range_rows(f)
     return f
 
 
@@ -156,7 +181,9 @@ def test_non_finite_amounts_are_quarantined_for_their_own_reason(home: Path, fix
         home,
         "select order_id, reject_reason from staging.stg_orders_rejected where order_id like 'N%' order by 1",
     )
-    assert ingested == [(order_id, "non_finite_amount") for order_id in INGESTED_NON_FINITE]
+    assert ingested == [(order_id, "non_finite_amount") for order_id in INGESTED_NON_FINITE] + [
+        (order_id, "amount_out_of_range") for order_id in INGESTED_OUT_OF_RANGE
+    ]
 
 
 def test_no_non_finite_amount_reaches_a_clean_model(home: Path) -> None:
@@ -172,13 +199,15 @@ def test_no_non_finite_amount_reaches_a_clean_model(home: Path) -> None:
         assert values, model
         assert all(v is None or math.isfinite(v) for row in values for v in row), model
     orders = {order_id for (order_id,) in query(home, "select order_id from staging.stg_orders")}
-    assert "N1" in orders
-    assert not orders & {"o41", "o42", "o43", "o44", *INGESTED_NON_FINITE}
+    assert {"N1", "o47"} <= orders
+    assert not orders & {"o41", "o42", "o43", "o44", "o45", "o46", *INGESTED_NON_FINITE, *INGESTED_OUT_OF_RANGE}
     lines = set(query(home, "select order_id, product_id from staging.stg_order_items"))
-    assert not lines & {("o31", "p2"), ("o32", "p1")}
+    assert not lines & {("o31", "p2"), ("o32", "p1"), ("o21", "p8"), ("o21", "p9")}
     products = {p for (p,) in query(home, "select product_id from staging.stg_products__versions")}
     campaigns = {c for (c,) in query(home, "select campaign_id from staging.stg_campaigns__versions")}
-    assert not products & {"p7", "p8"} and not campaigns & {"c7", "c8"}
+    assert not products & {"p7", "p8", "p10"} and not campaigns & {"c7", "c8", "c9"}
+    (largest,) = query(home, "select max(paid_amount) from staging.stg_orders")[0]
+    assert str(largest) == "999999999999.99"
 
 
 def test_raw_equals_clean_plus_rejected_with_non_finite_rows(home: Path) -> None:
@@ -197,6 +226,10 @@ def test_raw_equals_clean_plus_rejected_with_non_finite_rows(home: Path) -> None
         raw, kept, rejected, non_finite = counts[0]
         assert raw == kept + rejected, table
         assert non_finite >= 2, table
+        (out_of_range,) = query(
+            home, f"select count(*) from staging.stg_{table}_rejected where reject_reason = 'amount_out_of_range'"
+        )[0]
+        assert out_of_range >= 1, table
 
 
 def test_the_quarantine_report_shows_non_finite_amounts(home: Path) -> None:
@@ -215,3 +248,7 @@ def test_the_quarantine_report_shows_non_finite_amounts(home: Path) -> None:
     assert ("products", OLD_DAY, "non_finite_amount") in groups
     assert groups[("campaigns", DAY1, "non_finite_amount")].rows == 2
     assert "non_finite_amount" in report.render()
+    assert groups[("orders", DAY2, "amount_out_of_range")].rows == 2
+    assert groups[("orders", INGEST_DAY, "amount_out_of_range")].rows == len(INGESTED_OUT_OF_RANGE)
+    assert groups[("order_items", DAY2, "amount_out_of_range")].rows == 2
+    assert "amount_out_of_range" in report.render()

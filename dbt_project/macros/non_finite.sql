@@ -27,3 +27,26 @@
 {% macro spark__is_non_finite(column) -%}
     coalesce(isnan({{ column }}) or abs({{ column }}) = double('inf'), false)
 {%- endmacro %}
+
+{#-
+    Out-of-range amounts: a finite raw DOUBLE amount too large for money. Clean amounts are cast to
+    DECIMAL(18,2), which holds less than 10^16 in absolute value: a larger one (1e20, or a line's
+    quantity × unit_price beyond it) failed the run with "Could not cast value … to DECIMAL(18,2)".
+    Staging quarantines any amount whose absolute value is max_money_amount() (10^12, a trillion) or
+    more as `amount_out_of_range`, right after `non_finite_amount`: no order, price or cost is that
+    large, and the margin below 10^16 keeps sums over many rows (a user's day, a campaign) castable
+    too. Null is not out of range; NaN and ±inf are non_finite_amount first.
+
+    has_amount_out_of_range(['a', 'quantity * b']) takes columns or expressions; true when any is out
+    of range, false otherwise (never null). Plain SQL, the same on DuckDB and Spark (1e12 is a DOUBLE
+    literal on both).
+-#}
+{% macro max_money_amount() -%}
+    1e12
+{%- endmacro %}
+
+{% macro has_amount_out_of_range(expressions) -%}
+    ({% for expression in expressions -%}
+        coalesce(abs({{ expression }}) >= {{ max_money_amount() }}, false){% if not loop.last %} or {% endif %}
+    {%- endfor %})
+{%- endmacro %}

@@ -26,6 +26,7 @@ classified as (
             when campaign_id is null then 'null_key'
             when key_rank > 1 then 'duplicate'
             when {{ has_non_finite_amount(['cost_per_send']) }} then 'non_finite_amount'
+            when {{ has_amount_out_of_range(['cost_per_send']) }} then 'amount_out_of_range'
             when cost_per_send < 0 then 'negative_amount'
             when {{ business_date('starts_at') }} > _partition_date then 'future_timestamp'
             when {{ has_malformed_text(['campaign_id', 'name', 'channel', 'objective']) }} then 'malformed_text'

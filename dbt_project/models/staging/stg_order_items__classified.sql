@@ -46,6 +46,7 @@ classified as (
             when order_id is null or product_id is null then 'null_key'
             when key_rank > 1 or key_outside_window then 'duplicate'
             when {{ has_non_finite_amount(['unit_price']) }} then 'non_finite_amount'
+            when {{ has_amount_out_of_range(['unit_price', 'quantity * unit_price']) }} then 'amount_out_of_range'
             when unit_price < 0 or quantity <= 0 then 'negative_amount'
             when {{ business_date('ordered_at') }} > _partition_date then 'future_timestamp'
             when {{ has_malformed_text(['order_id', 'product_id']) }} then 'malformed_text'

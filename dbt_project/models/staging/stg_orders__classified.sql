@@ -48,6 +48,8 @@ classified as (
             when not user_known then 'orphan_user'
             when {{ has_non_finite_amount(['gross_amount', 'discount_amount', 'paid_amount']) }}
                 then 'non_finite_amount'
+            when {{ has_amount_out_of_range(['gross_amount', 'discount_amount', 'paid_amount']) }}
+                then 'amount_out_of_range'
             when gross_amount < 0 or discount_amount < 0 or paid_amount < 0 then 'negative_amount'
             when {{ business_date('ordered_at') }} > _partition_date then 'future_timestamp'
             when {{ has_malformed_text(['order_id', 'user_id', 'status', 'platform', 'coupon_id']) }}

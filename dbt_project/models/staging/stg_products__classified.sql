@@ -26,6 +26,7 @@ classified as (
             when product_id is null then 'null_key'
             when key_rank > 1 then 'duplicate'
             when {{ has_non_finite_amount(['list_price']) }} then 'non_finite_amount'
+            when {{ has_amount_out_of_range(['list_price']) }} then 'amount_out_of_range'
             when list_price < 0 then 'negative_amount'
             when {{ business_date('updated_at') }} > _partition_date then 'future_timestamp'
             when {{ has_malformed_text(['product_id', 'title', 'category_l1', 'category_l2', 'brand']) }}
