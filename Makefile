@@ -27,8 +27,10 @@ run: prepare
 	$(BIN)/huaxiang generate --users $(USERS) --days $(DAYS) --holdout-days $(HOLDOUT_DAYS) --bad-rate $(BAD_RATE)
 	$(BIN)/huaxiang run
 
+# Two workers, a test file each (--dist loadfile: a file's module fixtures are built once); most
+# of a test's time is one-threaded dbt/Dagster/JVM start-up, so two workers use the two cores.
 test: prepare
-	$(BIN)/pytest -q -ra --durations=25
+	$(BIN)/pytest -q -ra --durations=25 -n 2 --dist loadfile
 
 test-fast: prepare
 	$(BIN)/pytest -q -m "not slow"

@@ -6,15 +6,18 @@ import: loading the code location must stay cheap and side-effect free.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 
 WATCHED_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".md"}
+PARTIAL_PARSE = "partial_parse.msgpack"
 
 
 class ManifestMissingError(RuntimeError):
@@ -68,8 +71,27 @@ def run_dbt(args: list[str], settings: Settings, *, check: bool = True) -> subpr
 
 
 def prepare_manifest(settings: Settings, *, force: bool = False) -> bool:
-    """Parse the dbt project when its manifest is missing or stale; True when it ran."""
+    """Parse the dbt project when its manifest is missing or stale; True when it ran.
+
+    Safe to call from several processes at once (parallel test workers, two `huaxiang run`s): one
+    parses at a time under a file lock, into a folder of its own, and the manifest is renamed into
+    place, so a reader never sees a half-written file."""
     if not force and not manifest_is_stale():
         return False
-    run_dbt(["parse", "--quiet"], settings)
+    target = DBT_PROJECT_DIR / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and not manifest_is_stale():
+            return False  # another process prepared it while this one waited
+        scratch = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            if (target / PARTIAL_PARSE).is_file():
+                shutil.copy2(target / PARTIAL_PARSE, scratch / PARTIAL_PARSE)  # keeps parsing incremental
+            run_dbt(["parse", "--quiet", "--target-path", str(scratch)], settings)
+            for name in (PARTIAL_PARSE, "manifest.json"):  # the manifest last: it is what readers open
+                if (scratch / name).is_file():
+                    os.replace(scratch / name, target / name)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
     return True

@@ -15,6 +15,19 @@ import pytest
 
 from huaxiang.settings import REPO_ROOT, Settings
 
+# Under `make test` (pytest -n 2 --dist loadfile) each file runs on one worker, handed out in
+# collection order: the longest files go first, so that no worker is left with one at the end.
+LONGEST_FIRST = (
+    "test_spark_parity.py",
+    "test_scenarios_e2e.py",
+    "test_dbt_staging.py",
+    "test_real_pipeline.py",
+    "test_bench.py",
+    "test_mappings_e2e.py",
+    "test_gates_e2e.py",
+    "test_cli.py",
+)
+
 SMALL_USERS = 400
 SMALL_DAYS = 8
 SMALL_START = date(2026, 6, 1)
@@ -96,3 +109,8 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Cl
     generated = run_cli("generate", "--users", str(CLI_USERS), "--days", str(CLI_DAYS), "--bad-rate", "0.01", home=home)
     ran = run_cli("run", home=home) if generated.returncode == 0 else generated
     return CliHome(home, generated, ran)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: order for order, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file keeps its order
