@@ -236,9 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
-        return args.handler(args, settings)
+        return args.handler(args, Settings.from_env())
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

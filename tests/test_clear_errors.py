@@ -390,3 +390,16 @@ def test_huaxiang_audiences_reports_a_deep_not_in_one_line(
 
 def test_the_shipped_audiences_stay_within_the_limits() -> None:
     assert audiences.load_audiences()
+
+
+def test_a_bad_setting_is_one_line_from_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from huaxiang.cli import main
+
+    monkeypatch.setenv("HUAXIANG_DUCKDB_THREADS", "abc")
+    assert main(["quality"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "error: HUAXIANG_DUCKDB_THREADS='abc' is not a positive whole number: set it like HUAXIANG_DUCKDB_THREADS=2"
+    ]
