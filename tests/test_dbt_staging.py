@@ -64,7 +64,7 @@ def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess
     ]
     if variables:
         command += ["--vars", json.dumps(variables)]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
     assert completed.returncode == 0, f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}"
     return completed
 
