@@ -53,7 +53,7 @@ def published_tables(home: Path) -> dict[str, pa.Table]:
 def _changed_rows(left: pa.ChunkedArray, right: pa.ChunkedArray) -> str:
     pairs = [(a, b) for a, b in zip(left.to_pylist(), right.to_pylist(), strict=True) if a != b]
     numbers = [abs(a - b) for a, b in pairs if isinstance(a, float) and isinstance(b, float)]
-    return f"{len(pairs)}" + (f", by at most {max(numbers):.3g}" if numbers else "")
+    return f"{len(pairs)} rows" + (f", by at most {max(numbers):.3g}" if numbers else "")
 
 
 def differences(expected: dict[str, pa.Table], actual: dict[str, pa.Table]) -> list[str]:
@@ -70,7 +70,7 @@ def differences(expected: dict[str, pa.Table], actual: dict[str, pa.Table]) -> l
             found.append(f"{name}: {left.num_rows} rows != {right.num_rows}")
         else:
             changed = [
-                f"{column} ({_changed_rows(left[column], right[column])} rows)"
+                f"{column} ({_changed_rows(left[column], right[column])})"
                 for column in left.column_names
                 if not left[column].equals(right[column])
             ]
