@@ -20,6 +20,7 @@ from huaxiang.settings import REPO_ROOT, Settings
 LONGEST_FIRST = (
     "test_spark_parity.py",
     "test_scenarios_e2e.py",
+    "test_reproducible_marts.py",
     "test_dbt_staging.py",
     "test_real_pipeline.py",
     "test_bench.py",
