@@ -17,7 +17,9 @@
       Rows of different tags holding exactly the same users (city_tier 2 and city_tier_label
       new_tier_1; the never-buyers of value_tier, frequency_band, aov_band, rfm_segment) are one
       cell: suppressed in one tag, suppressed in all (matched on size, first and last user_id and
-      the sum of hash(user_id)). That can break another tag's group, hence rounds.
+      the sum of hash(user_id)). That can break another tag's group, hence rounds. A row holding
+      exactly the users some tag is not set for is never taken as a complement (is_known): that
+      tag's group gives it away whatever is hidden.
     * consenting_users is the marketing_consent tag in disguise (`all`.consenting_users is the
       size of marketing_consent = true): when a marketing_consent row is suppressed, the column is
       null on every row.
