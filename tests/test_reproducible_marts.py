@@ -14,7 +14,6 @@ must be identical.
 
 from __future__ import annotations
 
-import re
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -31,11 +30,6 @@ pytestmark = pytest.mark.slow
 USERS, DAYS, SEED = 300, 10, 9
 START = date(2026, 6, 1)
 LAST_DAY = START + timedelta(days=DAYS - 1)
-# A known cause outside this test's reach: segment_summary.sql averages the propensity scores as
-# doubles (avg over double), whose last bits depend on the summing order, i.e. on the DuckDB threads.
-# Its owner must average exact values (e.g. avg over a decimal cast); until then that one line is an
-# expected failure, and any other difference fails.
-KNOWN_FLOAT_AVERAGE = "segment_summary: differs in avg_propensity_score"
 # Columns that name a run or a moment, not a result.
 VOLATILE_COLUMNS = {"model_version", "published_at", "run_id", "built_at", "created_at", "snapshot_id", "loaded_at"}
 
@@ -81,11 +75,7 @@ def differences(expected: dict[str, pa.Table], actual: dict[str, pa.Table]) -> l
 
 
 def _assert_identical(expected: dict[str, pa.Table], actual: dict[str, pa.Table]) -> None:
-    found = differences(expected, actual)
-    known = re.compile(re.escape(KNOWN_FLOAT_AVERAGE) + r" \([^()]*\)")  # that column only
-    if found and all(known.fullmatch(line) for line in found):
-        pytest.xfail(f"known: {found[0]} (float average in segment_summary.sql, see KNOWN_FLOAT_AVERAGE)")
-    assert found == []
+    assert differences(expected, actual) == []
 
 
 def _run(home: Path, environment: dict[str, str] | None = None) -> dict[str, pa.Table]:

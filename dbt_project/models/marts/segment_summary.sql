@@ -73,7 +73,8 @@ groups as (
         sum(profile.revenue_30d) as revenue_30d,
         sum(profile.orders_total) as orders_total,
         sum(profile.revenue_total) as revenue_total,
-        avg(profile.propensity_score) as avg_propensity_score,
+        -- Averaged as exact decimals: a float sum depends on the order rows arrive in (threads).
+        avg(cast(profile.propensity_score as decimal(18, 9))) as avg_propensity_score,
         -- which users: rows of two tags with the same fingerprint hold the same users
         min(memberships.user_id) as first_user_id,
         max(memberships.user_id) as last_user_id,
