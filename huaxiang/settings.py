@@ -22,8 +22,6 @@ DEFAULT_HOME = "./.huaxiang"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 # First day the daily partitions cover, unless data landed earlier (then: the earliest landed day).
 DEFAULT_PARTITION_START = "2016-01-01"
-# Used only where dbt must parse without a configured salt (the dev target).
-DEV_PII_SALT = "huaxiang-dev-salt"
 
 
 # huaxiang.landing.DAY_FOLDER_NAME (not imported: settings stay import-light).
@@ -155,6 +153,17 @@ class Settings:
         }
 
     def export(self) -> None:
-        """Put the resolved settings into this process's environment (for dbt subprocesses)."""
+        """Put the resolved settings into this process's environment (for dbt subprocesses).
+
+        The PII salt is resolved here too (a new home gets its own), so a bad one fails before any
+        step; only Spark needs it in the environment (its profile renders it into a session conf),
+        DuckDB's connection plugin reads the home's file itself."""
+        from huaxiang.engines import is_spark_target
+        from huaxiang.pii_salt import SALT_ENV, resolve_salt, spark_safe_salt
+
         os.environ.update(self.dbt_env())
         os.environ["DAGSTER_HOME"] = str(self.dagster_home)
+        if is_spark_target(self.dbt_target):
+            os.environ[SALT_ENV] = spark_safe_salt(self.home)
+        else:
+            resolve_salt(self.home)

@@ -37,7 +37,7 @@ from tests.dbt_fixtures import (
     event,
 )
 
-PII_SALT = "test-salt"
+PII_SALT = "test-salt-3f9c2a7e51"
 DIMENSIONS = ("users", "products", "campaigns")
 
 
@@ -183,6 +183,22 @@ def test_pii_never_reaches_a_clean_model(warehouse: Path) -> None:
     assert query(
         warehouse, "select phone_hash, email_hash from staging.stg_users where user_id = ?", [CHECKED_USER]
     ) == [(salted("13800138000"), salted("alice@example.com"))]
+
+
+def test_the_salt_is_in_no_compiled_sql_log_or_warehouse(warehouse: Path) -> None:
+    """The salt reaches DuckDB at run time (a session variable), so it is in no file dbt or DuckDB wrote:
+    compiled and run SQL, manifest, partial-parse cache, logs, and the warehouse (view definitions)."""
+    written = [
+        *(warehouse / "dbt_target").rglob("*"),
+        *(warehouse / "dbt_logs").rglob("*"),
+        warehouse / "warehouse.duckdb",
+    ]
+    files = [path for path in written if path.is_file()]
+    assert any(path.name == "manifest.json" for path in files)
+    assert any(path.name == "stg_users__versions.sql" for path in files)
+    assert [path for path in files if PII_SALT.encode() in path.read_bytes()] == []
+    compiled = next(path for path in files if path.name == "stg_users__versions.sql").read_text()
+    assert "getvariable('huaxiang_pii_salt')" in compiled
 
 
 def test_timestamps_are_converted_to_business_time(warehouse: Path) -> None:

@@ -84,3 +84,46 @@ def test_relanding_a_day_is_idempotent(small_home: Settings, small_run) -> None:
         assert result.success
     assert fingerprint() == before
     assert before[0] > 0
+
+
+def test_contacts_are_hashed_with_the_homes_own_salt_found_in_no_written_file(small_home: Settings, small_run) -> None:
+    """No salt configured: the home made its own (owner-only), hashes use it, and neither the warehouse,
+    the Dagster storage, nor the SQL and logs dbt wrote for this home's run contain it."""
+    import hashlib
+    import re
+    import stat
+
+    from huaxiang.pii_salt import salt_path
+    from huaxiang.settings import DBT_PROJECT_DIR
+
+    assert small_run.success, small_run.render()
+    salt_file = salt_path(small_home.home)
+    assert stat.S_IMODE(salt_file.stat().st_mode) == 0o600
+    salt = salt_file.read_text().strip()
+
+    with duckdb.connect(str(small_home.warehouse_path), read_only=True) as conn:
+        user_id, phone, phone_hash = conn.execute(
+            """
+            select users.user_id, raw_users.phone, users.phone_hash
+            from staging.stg_users__versions as users
+            inner join raw.users as raw_users
+                on raw_users.user_id = users.user_id and raw_users.updated_at = users.valid_from_utc
+            where users.phone_hash is not null
+            order by users.user_id
+            limit 1
+            """
+        ).fetchone()
+    digits = re.sub(r"[^0-9]", "", phone.strip())
+    digits = digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+    assert phone_hash == hashlib.sha256((salt + digits).encode()).hexdigest(), user_id
+
+    since = salt_file.stat().st_mtime
+    dbt_written = [
+        path
+        for folder in (DBT_PROJECT_DIR / "target", DBT_PROJECT_DIR / "logs")
+        for path in folder.rglob("*")
+        if path.is_file() and path.stat().st_mtime >= since
+    ]
+    home_written = [path for path in small_home.home.rglob("*") if path.is_file() and path != salt_file]
+    assert any(path.suffix == ".sql" for path in dbt_written)
+    assert [path for path in [*dbt_written, *home_written] if salt.encode() in path.read_bytes()] == []

@@ -58,7 +58,7 @@ pytestmark = [
 # 45 days: past the 30-day propensity horizon, so the model is trained (on Spark's training frame).
 USERS, DAYS = 2_000, 45
 START = date(2026, 6, 1)
-PII_SALT = "parity-salt"
+PII_SALT = "parity-salt-8d41c0e2"
 MARTS = (
     "user_profile",
     "user_tags",

@@ -3,23 +3,12 @@
     their normalised value, so the same person hashes the same across tables and runs while the
     raw value cannot be looked up without the salt.
 
-    The salt comes from env HUAXIANG_PII_SALT. On the local `duckdb` target a documented dev salt
-    ('huaxiang-dev-salt', the same as huaxiang.settings.DEV_PII_SALT) is used when it is unset;
-    any other target refuses to run without it. Note the salt appears in compiled SQL (target/).
+    The salt is never part of the SQL text (compiled files, logs, view definitions): it is handed
+    to the engine at run time (huaxiang/pii_salt.py) — on DuckDB as the session variable
+    huaxiang_pii_salt (set by the connection plugin huaxiang.duckdb_salt_plugin), on Spark as the
+    session conf spark.huaxiang.pii_salt, which Spark substitutes when it parses the statement.
+    Without it the statement fails rather than hash with no secret.
 -#}
-
-{% macro pii_salt() -%}
-    {%- set salt = env_var('HUAXIANG_PII_SALT', '') -%}
-    {%- if salt == '' and target.name == 'duckdb' -%}
-        {%- set salt = 'huaxiang-dev-salt' -%}
-    {%- elif salt == '' and execute -%}
-        {{ exceptions.raise_compiler_error(
-            "HUAXIANG_PII_SALT is not set: target '" ~ target.name ~ "' needs a secret salt to hash PII "
-            ~ "(only the local 'duckdb' target falls back to the dev salt)") }}
-    {%- endif -%}
-    {{ return(salt | replace("'", "''")) }}
-{%- endmacro %}
-
 
 {% macro hash_pii(expression) -%}
     {{ return(adapter.dispatch('hash_pii', 'huaxiang')(expression)) }}
@@ -28,16 +17,25 @@
 {% macro default__hash_pii(expression) -%}
     {{ exceptions.raise_compiler_error(
         "hash_pii has no implementation for adapter '" ~ adapter.type() ~ "': add a "
-        ~ adapter.type() ~ "__hash_pii macro returning the lower-case hex SHA-256 of salt || value") }}
+        ~ adapter.type() ~ "__hash_pii macro returning the lower-case hex SHA-256 of salt || value, "
+        ~ "with the salt passed at run time (never compiled into the SQL)") }}
 {%- endmacro %}
 
 {% macro duckdb__hash_pii(expression) -%}
-    sha256('{{ pii_salt() }}' || {{ expression }})
+    sha256(
+        coalesce(
+            getvariable('huaxiang_pii_salt'),
+            error('PII salt not set: run through huaxiang, or declare the plugin huaxiang.duckdb_salt_plugin in the profile')
+        ) || {{ expression }}
+    )
 {%- endmacro %}
 
-
 {% macro spark__hash_pii(expression) -%}
-    sha2(concat('{{ pii_salt() | replace("\\", "\\\\") }}', {{ expression }}), 256)
+    case
+        when '${spark.huaxiang.pii_salt}' = ''
+            then raise_error('PII salt not set: spark.huaxiang.pii_salt is empty (set HUAXIANG_PII_SALT, see docs/scale-out.md)')
+        else sha2(concat('${spark.huaxiang.pii_salt}', {{ expression }}), 256)
+    end
 {%- endmacro %}
 
 

@@ -1,6 +1,9 @@
+{{ config(materialized='table') }}
 {#-
     Every clean version of every user, typed, PII hashed: valid from updated_at until the next
     version (valid_to_utc null = current). Marts pick the version valid on their as-of day.
+    A table, not a view: hashing needs the run's salt (macro hash_pii), which readers outside dbt
+    (BI tools, quality checks) do not have.
 -#}
 
 with clean as (
