@@ -243,3 +243,16 @@ def test_uci_a_tampered_landed_day_fails_the_recorded_volume_gate(uci: RealRun) 
     failed = [c for c in summary.failed_checks if (c.asset, c.name) == ("raw/events", "raw__events")]
     assert failed and all(c.blocking and "recorded_difference" in c.description for c in failed), summary.render()
     assert summary.published is None and manifest(uci)["run_id"] == before
+
+
+def test_uci_segment_summary_is_protected_without_a_false_alarm(uci: RealRun) -> None:
+    """48 users: rfm_r's only value (46) is hidden as a complement beside its remainder, the 2
+    never-buyers, hidden wherever shown: the rule holds (no warning), and the exact attack of
+    tests/test_suppression.py recovers no suppressed segment."""
+    from tests.test_suppression import disclosures, read_published
+
+    suppression = [c for c in uci.summary.warnings if c.name == "segment_summary_complementary_suppression"]
+    assert not suppression, uci.summary.render()
+    published = read_published(uci.settings.warehouse_path, k=10)
+    assert any(row["is_suppressed"] for row in published.rows)
+    assert disclosures(published) == []

@@ -228,11 +228,21 @@ def test_suppression_rule_holds_in_every_group(builds: dict[int, Published]) -> 
             for row in rows
         }
         assert any(size < k for size in sizes.values()), f"k={k} suppresses nothing: the test shows nothing"
+        everyone = published.members[("all", "all")]
+        cells = [(published.members[(r["tag_code"], r["tag_value"])], r["is_suppressed"]) for r in published.rows]
+        hidden_sets = {users for users, suppressed in cells if suppressed}
+        shown_sets = {users for users, suppressed in cells if not suppressed}
         for tag in {row["tag_code"] for row in rows}:
             hidden = [sizes[(tag, row["tag_value"])] for row in rows if row["tag_code"] == tag and row["is_suppressed"]]
             shown = [
                 sizes[(tag, row["tag_value"])] for row in rows if row["tag_code"] == tag and not row["is_suppressed"]
             ]
+            # the users the tag is not set for: a hidden member when segments show exactly them, all suppressed
+            remainder = everyone - frozenset().union(
+                *(published.members[(tag, row["tag_value"])] for row in rows if row["tag_code"] == tag)
+            )
+            if remainder and remainder in hidden_sets and remainder not in shown_sets:
+                hidden.append(len(remainder))
             assert all(size >= k for size in shown), (k, tag)
             assert not hidden or (len(hidden) >= 2 and sum(hidden) >= k), (k, tag, hidden)
         for row in published.rows:

@@ -18,8 +18,12 @@
       new_tier_1; the never-buyers of value_tier, frequency_band, aov_band, rfm_segment) are one
       cell: suppressed in one tag, suppressed in all (matched on size, first and last user_id and
       the sum of hash(user_id)). That can break another tag's group, hence rounds. A row holding
-      exactly the users some tag is not set for is never taken as a complement (is_known): that
-      tag's group gives it away whatever is hidden.
+      exactly the users some tag is not set for is not taken as an ordinary complement (is_known).
+    * Remainders. The users a tag is not set for are a member of its group. When the rows holding
+      exactly them are all suppressed, the remainder is a hidden member (it counts towards the two
+      members and k users; a group showing every value would give it away, so one is hidden). A
+      group still unsafe with no visible value left hides its remainder's rows (when some are
+      visible). A remainder no row holds is taken as known.
     * consenting_users is the marketing_consent tag in disguise (`all`.consenting_users is the
       size of marketing_consent = true): when a marketing_consent row is suppressed, the column is
       null on every row.
@@ -91,6 +95,7 @@ groups as (
 -- the users a single-valued tag is not set for (rfm_r: the never-buyers), by size and hash
 remainders as (
     select
+        groups.tag_code,
         max(everyone.users) - sum(groups.users) as users,
         max(everyone.user_id_hash) - sum(groups.user_id_hash) as user_id_hash
     from groups
@@ -121,35 +126,90 @@ round_0 as (
 ),
 {%- for round in range(1, rounds + 1) %}
 
-round_{{ round }}_state as (
+-- each tag's remainder as a member of its group: hidden when rows hold exactly its users and all
+-- of them are suppressed; otherwise known (shown by a row, or taken as known when no row holds it)
+round_{{ round }}_remainders as (
+    select
+        remainders.tag_code,
+        remainders.users,
+        remainders.user_id_hash,
+        count(cells.users) > 0 as is_published,
+        count(cells.users) > 0 and min(cells.suppressed) = 1 as is_hidden
+    from remainders
+    left join round_{{ round - 1 }} as cells
+        on cells.cell_kind = 'tag' and cells.users = remainders.users and cells.user_id_hash = remainders.user_id_hash
+    where remainders.users > 0
+    group by remainders.tag_code, remainders.users, remainders.user_id_hash
+),
+
+round_{{ round }}_counted as (
     select
         cells.*,
-        sum(cells.suppressed) over (partition by cells.tag_code) as suppressed_rows,
-        sum(cells.suppressed * cells.users) over (partition by cells.tag_code) as suppressed_users,
+        sum(cells.suppressed) over (partition by cells.tag_code) as suppressed_values,
+        sum(cells.suppressed * cells.users) over (partition by cells.tag_code) as suppressed_value_users,
+        sum(case when cells.suppressed = 0 and cells.is_grouped and not cells.is_known then 1 else 0 end)
+            over (partition by cells.tag_code) as visible_candidates,
         -- among the rows of the tag alike in suppressed, by size: rank and users so far
         row_number() over (partition by cells.tag_code, cells.suppressed order by cells.is_known, cells.users, cells.tag_value)
             as size_rank,
         sum(cells.users) over (
             partition by cells.tag_code, cells.suppressed order by cells.is_known, cells.users, cells.tag_value
             rows between unbounded preceding and current row
-        ) as users_through
+        ) as users_through,
+        coalesce(remainder.is_hidden, false) as remainder_hidden,
+        coalesce(remainder.users, 0) as remainder_users
     from round_{{ round - 1 }} as cells
+    left join round_{{ round }}_remainders as remainder on cells.tag_code = remainder.tag_code
+),
+
+-- a hidden remainder is one more suppressed member of the group: it may be the complement that
+-- protects a value, and a group showing every value would give it away (all minus the values)
+round_{{ round }}_state as (
+    select
+        counted.*,
+        counted.suppressed_values + case when with_remainder then 1 else 0 end as suppressed_rows,
+        counted.suppressed_value_users + case when with_remainder then counted.remainder_users else 0 end
+            as suppressed_users
+    from (
+        select *, is_grouped and remainder_hidden as with_remainder
+        from round_{{ round }}_counted
+    ) as counted
+),
+
+-- a group still unsafe with no visible value left to take takes its published remainder instead
+round_{{ round }}_forced as (
+    select distinct remainder.users, remainder.user_id_hash
+    from round_{{ round }}_state as state
+    inner join round_{{ round }}_remainders as remainder on state.tag_code = remainder.tag_code
+    where state.is_grouped
+        and state.suppressed_rows > 0
+        and not (state.suppressed_rows >= 2 and state.suppressed_users >= {{ min_users }})
+        and state.visible_candidates = 0
+        and remainder.is_published
+        and not remainder.is_hidden
 ),
 
 round_{{ round }}_picked as (
     select
-        tag_code, tag_value, users, is_grouped, is_known, cell_kind, first_user_id, last_user_id, user_id_hash,
+        state.tag_code, state.tag_value, state.users, state.is_grouped, state.is_known, state.cell_kind,
+        state.first_user_id, state.last_user_id, state.user_id_hash,
         -- a visible row is taken while the smaller visible rows before it leave the group unsafe
         case
-            when suppressed = 1 then 1
-            when is_grouped
-                and not is_known
-                and suppressed_rows > 0
-                and not (suppressed_rows + size_rank - 1 >= 2 and suppressed_users + users_through - users >= {{ min_users }})
+            when state.suppressed = 1 then 1
+            when forced.users is not null and state.cell_kind = 'tag' then 1
+            when state.is_grouped
+                and not state.is_known
+                and state.suppressed_rows > 0
+                and not (
+                    state.suppressed_rows + state.size_rank - 1 >= 2
+                    and state.suppressed_users + state.users_through - state.users >= {{ min_users }}
+                )
                 then 1
             else 0
         end as suppressed
-    from round_{{ round }}_state
+    from round_{{ round }}_state as state
+    left join round_{{ round }}_forced as forced
+        on state.users = forced.users and state.user_id_hash = forced.user_id_hash
 ),
 
 round_{{ round }} as (
