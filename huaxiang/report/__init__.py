@@ -1,5 +1,7 @@
-"""The insight report (docs/report.md): offline HTML pages built from the published snapshot."""
+"""The insight report (docs/report.md): offline HTML pages built from the published snapshot.
 
-from huaxiang.report.build import REPORT_DIR, BuiltReport, CheckResult, QuarantineCount, build_report
+huaxiang.report.build builds it; this module only names where it goes (cheap to import)."""
 
-__all__ = ["REPORT_DIR", "BuiltReport", "CheckResult", "QuarantineCount", "build_report"]
+REPORT_DIR = "report"  # under published/
+INDEX = "index.html"
+REPORT_INFO = "report.json"  # which run built the report, and its pages

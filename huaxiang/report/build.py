@@ -20,7 +20,7 @@ import pandas as pd
 import plotly
 
 from huaxiang.errors import UserFacingError
-from huaxiang.report import data
+from huaxiang.report import INDEX, REPORT_DIR, REPORT_INFO, data
 from huaxiang.report.pages import (
     PLOTLY_JS,
     Page,
@@ -41,10 +41,6 @@ from huaxiang.report.pages import (
     trend_chart,
     value_label,
 )
-
-REPORT_DIR = "report"
-INDEX = "index.html"
-REPORT_INFO = "report.json"  # which run built the report, and its pages
 
 
 @dataclass(frozen=True)
