@@ -111,12 +111,13 @@ def test_every_chart_renders_offline_in_chromium(report: Path, tmp_path: Path) -
                         const svg = chart.querySelector('svg.main-svg');
                         const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
                         return {drawn: svg ? svg.querySelectorAll('path, rect, text, image').length : 0,
-                                width: box.width, height: box.height};
+                                width: box.width, height: box.height, room: chart.getBoundingClientRect().width};
                     })""",
                 )
                 assert charts, f"{name}: no chart"
                 for number, chart in enumerate(charts, 1):
                     assert chart["drawn"] > 0 and chart["width"] > 0 and chart["height"] > 0, f"{name} chart {number}"
+                    assert chart["width"] <= chart["room"] + 1, f"{name} chart {number} overflows its box: {chart}"
                 if name == INDEX:
                     screenshot = tmp_path / "report-overview.png"
                     page.screenshot(path=str(screenshot), full_page=True)

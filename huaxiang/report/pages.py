@@ -26,7 +26,9 @@ section { background: #fff; border-radius: 6px; padding: 12px 20px; margin: 16px
           box-shadow: 0 1px 2px rgba(0,0,0,.08); }
 h2 { font-size: 18px; border-bottom: 2px solid #1f3b5a; padding-bottom: 4px; }
 h3 { font-size: 15px; margin-bottom: 4px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(360px, 1fr)); gap: 12px; }
+/* auto-fill, not auto-fit: each chart is drawn as soon as it is parsed, before its neighbours exist,
+   and must get its own column's width then */
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(360px, 1fr)); gap: 12px; }
 .grid > div { min-width: 0; }
 .kpis { display: flex; gap: 16px; flex-wrap: wrap; }
 .kpi { background: #eef3f9; border-radius: 6px; padding: 8px 16px; min-width: 150px; }
