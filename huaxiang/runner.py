@@ -19,6 +19,7 @@ from datetime import date
 
 from huaxiang.errors import UserFacingError
 from huaxiang.landing import landed_days
+from huaxiang.report import INDEX, REPORT_DIR, REPORT_INFO
 from huaxiang.settings import LONG_RANGE_DAYS, Settings
 
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -59,6 +60,7 @@ class RunSummary:
     skipped_steps: list[str] = field(default_factory=list)
     mart_rows: dict[str, int] = field(default_factory=dict)
     published: str | None = None
+    report: str | None = None  # the insight report's index page, when this run built it
     log: str | None = None
 
     @property
@@ -95,6 +97,8 @@ class RunSummary:
         if self.skipped_steps:
             lines.append(f"  skipped (upstream failed): {', '.join(sorted(self.skipped_steps))}")
         lines.append(f"Published snapshot: {self.published}" if self.published else "Nothing published.")
+        if self.report:
+            lines.append(f"Insight report: {self.report}")
         if self.log:
             lines.append(f"Run log (dbt output): {self.log}")
         return "\n".join(lines)
@@ -331,3 +335,6 @@ def _collect_published(settings: Settings, run_id: str, summary: RunSummary) -> 
     if manifest.get("run_id") == run_id:
         summary.mart_rows = manifest["row_counts"]
         summary.published = str(settings.published_dir)
+    report_info = settings.published_dir / REPORT_DIR / REPORT_INFO
+    if report_info.is_file() and json.loads(report_info.read_text()).get("run_id") == run_id:
+        summary.report = str(report_info.parent / INDEX)

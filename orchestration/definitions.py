@@ -10,6 +10,7 @@ from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.ml import PROPENSITY_MODEL, build_ml_assets, build_retrain_job, build_retrain_schedule
 from orchestration.assets.publish import build_publish_asset
+from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets
 from orchestration.checks import build_suite_checks, partitions_by_key
 from orchestration.partitions import daily_partitions
@@ -27,6 +28,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt_marts = with_freshness(dbt_marts, settings.timezone)
     mart_keys = list(dbt_marts.keys)
     publish = with_freshness(build_publish_asset(mart_keys), settings.timezone)
+    report = with_freshness(build_report_asset(), settings.timezone)
 
     ml_assets = [
         asset if asset.key == PROPENSITY_MODEL else with_freshness(asset, settings.timezone)  # weekly, not daily
@@ -42,7 +44,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The daily graph: raw landing → staging → facts → ML scoring → marts → published snapshot.",
     )
     retrain_job = build_retrain_job()
-    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, dbt_marts, publish]
+    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, dbt_marts, publish, report]
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),
