@@ -219,28 +219,35 @@ def _published_members(snapshot: Path, audience_id: str) -> tuple[date, pa.Table
     if not snapshot.is_file():
         raise UserFacingError(f"nothing published yet ({snapshot} is missing): run `huaxiang run` first")
     with duckdb.connect(str(snapshot), read_only=True) as conn:
-        day = conn.execute("select max(as_of) from user_profile").fetchone()[0]
-        members = conn.execute(
-            """
-            select
-                members.user_id,
-                members.channel,
-                members.send_hour,
-                members.recommended_action,
-                members.recommended_products,
-                members.audience_id,
-                members.as_of as day,
-                coalesce(profile.marketing_consent, false) as consented
-            from audience_members as members
-            left join user_profile as profile on members.user_id = profile.user_id
-            where members.audience_id = ?
-            order by members.user_id
-            """,
-            [audience_id],
-        ).fetch_arrow_table()
+        try:
+            day = conn.execute("select max(as_of) from user_profile").fetchone()[0]
+            members = conn.execute(_MEMBERS_SQL, [audience_id]).fetch_arrow_table()
+        except (duckdb.CatalogException, duckdb.BinderException) as error:
+            # A snapshot published by an older release (no recommended_products), or by hand.
+            raise UserFacingError(
+                f"the snapshot in {snapshot.parent} lacks what an export reads ({str(error).splitlines()[0]}): "
+                "run `huaxiang run` to publish a current one"
+            ) from None
     if day is None:
         raise UserFacingError(f"the snapshot in {snapshot.parent} has no profile day: run `huaxiang run` again")
     return day, members
+
+
+_MEMBERS_SQL = """
+select
+    members.user_id,
+    members.channel,
+    members.send_hour,
+    members.recommended_action,
+    members.recommended_products,
+    members.audience_id,
+    members.as_of as day,
+    coalesce(profile.marketing_consent, false) as consented
+from audience_members as members
+left join user_profile as profile on members.user_id = profile.user_id
+where members.audience_id = ?
+order by members.user_id
+"""
 
 
 def _contact_hashes(settings: Settings) -> pa.Table:

@@ -149,6 +149,11 @@ def test_unknown_audience_channel_and_missing_snapshot_are_one_line_errors(home,
     assert "\n" not in error
     assert main(["export", "ready_to_buy", "--channel", "fax"]) == 2
     assert capsys.readouterr().err.strip() == "error: unknown channel 'fax'; channels: sms, email, push, in_app"
+    with duckdb.connect(str(home.published_dir / "marts.duckdb")) as conn:
+        conn.execute("alter table audience_members drop column recommended_products")  # an older release's
+    assert main(["export", "ready_to_buy"]) == 2
+    error = capsys.readouterr().err
+    assert "recommended_products" in error and "run `huaxiang run` to publish a current one" in error
     (home.published_dir / "marts.duckdb").unlink()
     assert main(["export", "ready_to_buy"]) == 2
     assert "nothing published yet" in capsys.readouterr().err
