@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from datetime import date
+from pathlib import Path
 
 from huaxiang.bench import add_bench_arguments
 from huaxiang.errors import UserFacingError
@@ -136,6 +137,21 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.export import export_audience
+
+    result = export_audience(
+        settings,
+        args.audience,
+        channel=args.channel,
+        file_format=args.format,
+        output=args.output,
+        max_contacts=args.max_contacts,
+    )
+    print(result.render())
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from huaxiang.dbt_manifest import prepare_manifest
     from huaxiang.instance import ensure_instance_config
@@ -226,6 +242,20 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="benchmark the pipeline against the DuckDB floor and a pandas peer (docs/benchmarks.md)"
     )
     add_bench_arguments(bench)
+
+    export = commands.add_parser(
+        "export", help="write an audience's send list from the published snapshot (docs/operations.md)"
+    )
+    export.add_argument("audience", help="audience id (dbt_project/audiences/<id>.yml)")
+    export.add_argument("--channel", help="only the members on this channel: sms, email, push or in_app")
+    export.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default $HUAXIANG_HOME/exports/...)")
+    export.add_argument(
+        "--max-contacts",
+        type=_positive,
+        help="fatigue rule: most contacts of a user in 7 days (default $HUAXIANG_EXPORT_MAX_CONTACTS_7D or 2)",
+    )
+    export.set_defaults(handler=cmd_export)
 
     dev = commands.add_parser("dev", help="open the Dagster UI on this project")
     dev.add_argument("--port", type=int, default=3000)

@@ -24,9 +24,12 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions)
-    *dbt_staging_and_facts, dbt_marts = build_dbt_assets(partitions, settings.dbt_target)
-    dbt_marts = with_freshness(dbt_marts, settings.timezone)
-    mart_keys = list(dbt_marts.keys)
+    dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
+    dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"]]
+    # The marts and, after them, the tag history (not built on Spark) are published.
+    published_layers = [dbt_layers[name] for name in ("marts", "history") if name in dbt_layers]
+    dbt_published = [with_freshness(assets_def, settings.timezone) for assets_def in published_layers]
+    mart_keys = [key for assets_def in dbt_published for key in assets_def.keys]
     publish = with_freshness(build_publish_asset(mart_keys), settings.timezone)
     report = with_freshness(build_report_asset(), settings.timezone)
 
@@ -44,7 +47,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The daily graph: raw landing → staging → facts → ML scoring → marts → published snapshot.",
     )
     retrain_job = build_retrain_job()
-    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, dbt_marts, publish, report]
+    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, *dbt_published, publish, report]
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),

@@ -38,6 +38,9 @@ CONTROL = "\x01"
 ML_TABLES = {
     "user_clusters": "user_id varchar, cluster_id integer, cluster_name varchar",
     "purchase_propensity": "user_id varchar, score double, decile integer, as_of date, model_version varchar",
+    "user_recommendations": (
+        "user_id varchar, rank integer, product_id varchar, score double, source varchar, as_of date"
+    ),
 }
 
 

@@ -27,6 +27,7 @@ from huaxiang.contract import RAW_TABLES
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR
 from huaxiang.warehouse import connect, load_partition
+from tests.dbt_fixtures import ML_TABLES
 
 MARKETING_MARTS = ("segment_summary", "audience_members", "campaign_performance", "cohort_retention")
 USERS, DAYS, HOLDOUT_DAYS, SEED = 10_000, 60, 14, 11
@@ -79,6 +80,8 @@ def write_ml_stand_in(conn: duckdb.DuckDBPyConnection, truth_dir: Path) -> None:
         """,
         [truth],
     )
+    # No recommendations: audience members carry no products here (tests/test_tag_history_e2e.py has them).
+    conn.execute(f"create or replace table ml.user_recommendations ({ML_TABLES['user_recommendations']})")
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,8 @@ START = date(2026, 6, 1)
 LAST_DAY = START + timedelta(days=DAYS - 1)
 # Columns that name a run or a moment, not a result.
 VOLATILE_COLUMNS = {"model_version", "published_at", "run_id", "built_at", "created_at", "snapshot_id", "loaded_at"}
+# The tag history's build times (dbt snapshot columns; user_tag_changes carries the business days).
+VOLATILE_COLUMNS |= {"dbt_valid_from", "dbt_valid_to", "dbt_updated_at", "dbt_scd_id"}
 
 
 def published_tables(home: Path) -> dict[str, pa.Table]:

@@ -1,5 +1,6 @@
 """dbt models as Dagster assets: one `@dbt_assets` step per layer, so a failed gate on one layer
-stops the next (a blocking check only stops *other* steps)."""
+stops the next (a blocking check only stops *other* steps). The tag history (a dbt snapshot of the
+marts) is its own last layer: it runs once the marts passed their tests."""
 
 import json
 from collections.abc import Iterator, Mapping
@@ -18,18 +19,25 @@ from orchestration.resources import WAREHOUSE_WRITER_POOL
 
 @dataclass(frozen=True)
 class DbtLayer:
-    name: str  # Dagster group and warehouse schema
-    folder: str  # models/<folder>
+    name: str  # the step is dbt_<name>
+    select: str  # dbt selection
     partitioned: bool
     description: str
 
 
 DBT_LAYERS = (
-    DbtLayer("staging", "staging", True, "Typed, deduplicated, PII-hashed raw data plus quarantine."),
-    DbtLayer("facts", "intermediate", True, "Daily user rollups and per-user facts."),
-    DbtLayer("marts", "marts", False, "Tag and marketing marts read by BI tools and activation."),
+    DbtLayer("staging", "path:models/staging", True, "Typed, deduplicated, PII-hashed raw data plus quarantine."),
+    DbtLayer("facts", "path:models/intermediate", True, "Daily user rollups and per-user facts."),
+    DbtLayer("marts", "path:models/marts", False, "Tag and marketing marts read by BI tools and activation."),
+    DbtLayer(
+        "history",
+        "path:snapshots path:models/history",
+        False,
+        "The tag history: snapshot marts.user_tag_history of marts.user_tags and its business-day view.",
+    ),
 )
-SCHEMA_TO_GROUP = {layer.name: layer.name for layer in DBT_LAYERS}
+# The history layer writes to schema marts: its tables are published with the marts.
+SCHEMA_TO_GROUP = {schema: schema for schema in ("staging", "facts", "marts")}
 
 
 class HuaxiangDbtTranslator(DagsterDbtTranslator):
@@ -60,7 +68,7 @@ def build_dbt_layer_assets(
 ) -> dg.AssetsDefinition:
     @dbt_assets(
         manifest=manifest_path(),
-        select=f"path:models/{layer.folder}",
+        select=layer.select,
         name=f"dbt_{layer.name}",
         partitions_def=partitions_def if layer.partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if layer.partitioned else None,
@@ -82,5 +90,12 @@ def build_dbt_layer_assets(
     return layer_assets
 
 
-def build_dbt_assets(partitions_def: dg.PartitionsDefinition, target: str) -> list[dg.AssetsDefinition]:
-    return [build_dbt_layer_assets(layer, partitions_def, target) for layer in DBT_LAYERS]
+def dbt_layers(target: str) -> tuple[DbtLayer, ...]:
+    """The layers built on `target`. dbt-spark snapshots need Delta or Hudi tables and huaxiang's
+    Spark target writes plain Parquet (docs/scale-out.md): there the tag history is not built."""
+    return tuple(layer for layer in DBT_LAYERS if not (layer.name == "history" and is_spark_target(target)))
+
+
+def build_dbt_assets(partitions_def: dg.PartitionsDefinition, target: str) -> dict[str, dg.AssetsDefinition]:
+    """One assets definition per layer built on `target`, by layer name."""
+    return {layer.name: build_dbt_layer_assets(layer, partitions_def, target) for layer in dbt_layers(target)}

@@ -7,6 +7,8 @@
       best (lowest) priority; audience_rank is the user's rank among them.
     * channel: the user's best channel, or the audience's default when it is unknown; send_hour: a
       local hour within the user's most active hour slot, outside the quiet hours 22:00-08:00.
+    * recommended_products: the user's top var audience_recommended_products recommendations
+      (user_recommendations), product ids comma-joined in rank order; null without any.
 -#}
 
 with candidates as (
@@ -31,6 +33,15 @@ consenting as (
     where coalesce(profile.marketing_consent, false)
 ),
 
+products as (
+    select
+        user_id,
+        {{ dbt.listagg('product_id', "','", 'order by rank') }} as recommended_products
+    from {{ ref('user_recommendations') }}
+    where rank <= {{ marketing_int_var('audience_recommended_products', 1) }}
+    group by user_id
+),
+
 ranked as (
     select
         consenting.*,
@@ -44,7 +55,7 @@ members as (
         audience_id,
         audience_name,
         audience_name_zh,
-        user_id,
+        ranked.user_id,
         cast(audience_rank as integer) as audience_rank,
         cast(priority as integer) as priority,
         recommended_action,
@@ -54,8 +65,10 @@ members as (
         end as channel,
         cast({{ marketing_send_hour('best_hour_slot') }} as integer) as send_hour,
         value_tier,
-        propensity_score
+        propensity_score,
+        products.recommended_products
     from ranked
+    left join products on ranked.user_id = products.user_id
     where audience_rank <= {{ marketing_int_var('audience_max_per_user', 1) }}
 )
 
