@@ -2,9 +2,10 @@
 
 A single-partition run after a previous run does not redo every user:
 
-* recommendations: only users with a row of `facts.int_user_product_daily` dated after their own
-  recommendations' as-of (they interacted since), plus users who have none yet; the others keep
-  their rows and as-of; users gone from the feature table lose theirs;
+* recommendations: only users with a row of `facts.int_user_product_daily` dated on the run's day or
+  after their own recommendations' as-of (they interacted since; a re-run of a day with late rows
+  recomputes that day's users), plus users who have none yet; the others keep their rows and
+  as-of; users gone from the feature table lose theirs;
 * scores: only users with a row of `facts.int_user_daily` (visits, orders, campaign sends) or a new
   version of their user record dated after the previous scoring day, plus users without a score
   that day; the others' scores are carried to the new as-of and the deciles are recomputed over
@@ -40,7 +41,7 @@ USER_VERSIONS = "staging.stg_users__versions"
 # refitted on the whole scoring population: scoring a part of it would change the scores).
 ROW_WISE_KINDS = frozenset({"hist_gradient_boosting", "logistic_regression"})
 
-# Every current user, flagged when the recommendations must be recomputed.
+# Every current user, flagged when the recommendations must be recomputed ($day: the run's day).
 _RECOMMENDATION_PLAN = f"""
 with latest as (
     select user_id, max(as_of) as as_of from {RECOMMENDATIONS} group by user_id
@@ -48,11 +49,14 @@ with latest as (
 recent as (
     select user_id, max(activity_date) as last_day
     from {USER_PRODUCT_DAILY}
-    where activity_date > (select min(as_of) from latest)
+    where activity_date >= least((select min(as_of) from latest) + 1, cast('$day' as date))
     group by user_id
 ),
 plan as (
-    select users.user_id, (latest.as_of is null or recent.last_day > latest.as_of) as recompute
+    select
+        users.user_id,
+        (latest.as_of is null or recent.last_day > latest.as_of or recent.last_day >= cast('$day' as date))
+            as recompute
     from {SCORE_FEATURES} as users
     left join latest on latest.user_id = users.user_id
     left join recent on recent.user_id = users.user_id
@@ -66,14 +70,15 @@ class RecommendationPlan:
     kept: pa.Table | None  # every other current user's rows, as they are (None: nothing to keep)
 
 
-def recommendation_plan(engine: Engine) -> RecommendationPlan:
-    """Users whose recommendations are missing or older than their latest interaction, and the rows
+def recommendation_plan(engine: Engine, day: date) -> RecommendationPlan:
+    """Users who interacted on `day` or after their recommendations' as-of or have none, and the rows
     of every other current user (ordered by user and rank)."""
     if not relation_exists(engine, RECOMMENDATIONS):
         return RecommendationPlan(read_frame(engine, SCORE_FEATURES, ["user_id"])["user_id"].astype(str), None)
-    users = engine.read_arrow(f"{_RECOMMENDATION_PLAN} select user_id from plan where recompute order by user_id")
+    plan = _RECOMMENDATION_PLAN.replace("$day", day.isoformat())
+    users = engine.read_arrow(f"{plan} select user_id from plan where recompute order by user_id")
     kept = engine.read_arrow(
-        f"""{_RECOMMENDATION_PLAN}
+        f"""{plan}
         select recommendations.*
         from {RECOMMENDATIONS} as recommendations
         inner join plan on plan.user_id = recommendations.user_id and not plan.recompute

@@ -106,14 +106,17 @@ def _as_of(frame: pd.DataFrame) -> date | None:
     return pd.to_datetime(frame["as_of_date"]).max().date() if len(frame) else None
 
 
-def daily_run(context: dg.AssetExecutionContext) -> bool:
-    """A single-partition run outside the weekly retrain: the ML steps then redo only what the day
-    changed (ml_assets/incremental.py). A range, an unpartitioned run or the retrain computes everything."""
+def one_day(context: dg.AssetExecutionContext) -> date | None:
+    """The day of a single-partition run outside the weekly retrain: the ML steps then redo only what
+    the day changed (ml_assets/incremental.py). A range, an unpartitioned run or the retrain: None,
+    everything is computed."""
     if context.job_name == RETRAIN_JOB:
-        return False
+        return None
     tags = context.run.tags
-    start = tags.get(ASSET_PARTITION_RANGE_START_TAG)
-    return PARTITION_NAME_TAG in tags or (start is not None and start == tags.get(ASSET_PARTITION_RANGE_END_TAG))
+    day = tags.get(PARTITION_NAME_TAG) or tags.get(ASSET_PARTITION_RANGE_START_TAG)
+    if day is None or tags.get(ASSET_PARTITION_RANGE_END_TAG, day) != day:
+        return None
+    return date.fromisoformat(day)
 
 
 def _read_cluster_inputs(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -147,7 +150,7 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
         with warehouse.engine(read_only=True) as engine:
             feature_frame, mix = engine.call(_read_cluster_inputs)
         previous = registry.latest("approved")
-        refit = previous is None or not daily_run(context)
+        refit = previous is None or one_day(context) is None
         if refit:
             with model_failures(USER_CLUSTERS, "fitting the clusters"):
                 result = clustering.fit_clusters(
@@ -389,7 +392,7 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
         with warehouse.engine(read_only=True) as engine:
             users = features.read_frame(engine, features.SCORE_FEATURES, list(features.KEY_COLUMNS))
         as_of = _as_of(users)
-        carry = _carry_forward(warehouse, registry, as_of) if as_of and daily_run(context) else None
+        carry = _carry_forward(warehouse, registry, as_of) if as_of and one_day(context) else None
         fit_seconds = 0.0
         if carry is not None:
             choice, plan = carry
@@ -463,16 +466,17 @@ def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefini
         description="Top-N products per user (ml.user_recommendations): DuckDB sums each user's product "
         "interactions, then sparse matrices score item-item co-occurrence of weighted views/clicks/"
         "favourites/carts/purchases blended with category affinity and popularity (cold users), never "
-        "an item the user already bought. A daily run recomputes only the users who interacted since "
-        "their recommendations' as_of (and users without any); the others keep theirs.",
+        "an item the user already bought. A one-day run recomputes only the users who interacted that day "
+        "or since their recommendations' as_of (and users without any); the others keep theirs.",
     )
     def user_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.engine(read_only=True) as engine:
             users = features.read_frame(engine, features.SCORE_FEATURES, ["user_id", "as_of_date"])
             as_of = _as_of(users)
+            day = one_day(context)
             plan = (
-                engine.call(incremental.recommendation_plan)
-                if daily_run(context)
+                engine.call(incremental.recommendation_plan, day)
+                if day
                 else incremental.RecommendationPlan(users["user_id"].astype(str), None)
             )
             # The recommender is DuckDB SQL: on another engine it runs on a local copy of the rollup.
