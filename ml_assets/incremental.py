@@ -55,8 +55,9 @@ recent as (
 plan as (
     select
         users.user_id,
-        (latest.as_of is null or recent.last_day > latest.as_of or recent.last_day >= cast('$day' as date))
-            as recompute
+        coalesce(
+            latest.as_of is null or recent.last_day > latest.as_of or recent.last_day >= cast('$day' as date), false
+        ) as recompute  -- null (no recent row) is false: kept
     from {SCORE_FEATURES} as users
     left join latest on latest.user_id = users.user_id
     left join recent on recent.user_id = users.user_id

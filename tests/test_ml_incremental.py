@@ -124,11 +124,13 @@ def test_recommendations_are_recomputed_for_the_day_s_active_users_only(daily: D
     assert recomputed == active & users and 0 < len(recomputed) < len(users)
     assert daily.metadata[USER_RECOMMENDATIONS.to_user_string()]["users_recomputed"] == len(active & users)
 
-    # The others keep their rows and as-of; users no longer current are gone.
+    # The others keep their rows and as-of; every current user has recommendations, no one else.
+    assert set(after["user_id"]) == users
     kept = after[~after["user_id"].isin(recomputed)].sort_values(["user_id", "rank"], ignore_index=True)
-    previous = before[before["user_id"].isin(set(kept["user_id"]))].sort_values(["user_id", "rank"], ignore_index=True)
+    assert kept["user_id"].nunique() == len(users - recomputed)
+    assert daily.metadata[USER_RECOMMENDATIONS.to_user_string()]["users_kept"] == len(users - recomputed)
+    previous = before[before["user_id"].isin(users - recomputed)].sort_values(["user_id", "rank"], ignore_index=True)
     pd.testing.assert_frame_equal(kept, previous)
-    assert set(after["user_id"]) <= users
 
     # The recomputed rows are what a full recompute gives those users.
     with duckdb.connect(str(daily.settings.home / "warehouse.duckdb"), read_only=True) as conn:
