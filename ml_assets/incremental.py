@@ -1,4 +1,4 @@
-"""What a daily run recomputes and what it keeps (docs/ml.md, "Daily runs").
+"""What a one-day run recomputes and what it keeps (docs/ml.md, "Daily runs cost a day's work").
 
 A single-partition run after a previous run does not redo every user:
 
