@@ -1,12 +1,16 @@
 """One benchmark run, on one generated dataset: every figure of docs/benchmarks.md.
 
-1. generate `days + 1` days (the extra day is the incremental run's);
+1. generate `days + days_after` days (the extra days are the daily runs');
 2. full build of the first `days` days through the whole asset graph, `repeat` times on a fresh
    warehouse, timed per stage from the event log, memory sampled over the process tree;
-3. the floor: the same compiled SQL in one DuckDB connection on a copy of the sources;
+3. the floor: the same compiled SQL in one DuckDB connection on a copy of the sources; and the
+   hand-written floor: one DuckDB script from the landed Parquet to the peer's profile columns
+   (bench/handwritten.sql), compared with the pipeline's user_profile;
 4. the pandas peer on the same landed days, under a memory and time limit, compared with the
    pipeline's user_profile;
-5. one more day: land it and run only that partition.
+5. the days after: `days_after` times (default once), land one more day and run only that
+   partition, each timed per stage like the full build, so the per-day cost can be seen to stay
+   flat while the history grows.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import pandas as pd
 
 from bench import floor
 from bench.compare import compare_profiles, read_pipeline_profile
+from bench.handwritten import run_handwritten
 from bench.rss import TreeSampler
 from bench.sizes import Size
 from bench.stages import (
@@ -61,6 +66,7 @@ class BenchPlan:
     size: Size
     repeat: int
     home: Path
+    days_after: int = 1  # daily single-partition runs after the full build, one more landed day each
     start: date = date(2026, 6, 1)
     seed: int = 42
     bad_rate: float = 0.01
@@ -76,8 +82,8 @@ class BenchPlan:
         return self.start + timedelta(days=self.size.days - 1)
 
     @property
-    def extra_day(self) -> date:
-        return self.last_full_day + timedelta(days=1)
+    def days_after_build(self) -> list[date]:
+        return [self.last_full_day + timedelta(days=offset) for offset in range(1, self.days_after + 1)]
 
 
 @dataclass
@@ -108,9 +114,11 @@ class BenchRun:
     builds: list[RunMeasure]
     floors: list[floor.FloorResult]
     floor_models: int
+    handwritten_seconds: list[float]
+    handwritten_comparison: dict
     peers: list[PeerRun]
     comparison: dict | None
-    incremental: RunMeasure
+    days_after: list[RunMeasure]  # one per day after the full build, in day order
     load_average: tuple[float, float]  # 5-minute load average at the start and at the end
     raw_rows: int
     facts_input_rows: int
@@ -123,8 +131,17 @@ class BenchRun:
         return ordered[(len(ordered) - 1) // 2]
 
     @property
+    def incremental(self) -> RunMeasure:
+        """The first day after the full build ("one more day")."""
+        return self.days_after[0]
+
+    @property
     def floor_seconds(self) -> float:
         return statistics.median(result.seconds for result in self.floors)
+
+    @property
+    def handwritten_floor_seconds(self) -> float:
+        return statistics.median(self.handwritten_seconds)
 
 
 # ── the bench home ───────────────────────────────────────────────────────────────────────────────
@@ -172,7 +189,7 @@ def generate_data(settings: Settings, plan: BenchPlan, sampler: TreeSampler) -> 
 
     config = GeneratorConfig(
         users=plan.size.users,
-        days=plan.size.days + 1,
+        days=plan.size.days + plan.days_after,
         start=plan.start,
         seed=plan.seed,
         bad_rate=plan.bad_rate,
@@ -208,9 +225,7 @@ def measured_run(
     )
 
 
-def full_build(
-    settings: Settings, plan: BenchPlan, stages_by_step: dict[str, str], sampler: TreeSampler
-) -> RunMeasure:
+def full_build(settings: Settings, plan: BenchPlan, stages_by_step: dict[str, str], sampler: TreeSampler) -> RunMeasure:
     reset_warehouse(settings)
     return measured_run(settings, plan.first_day, plan.last_full_day, stages_by_step, sampler)
 
@@ -295,6 +310,22 @@ def run_floor(settings: Settings, plan: BenchPlan) -> tuple[list[floor.FloorResu
     return results, len(project.models)
 
 
+def run_handwritten_floor(settings: Settings, plan: BenchPlan) -> tuple[list[float], dict]:
+    """The hand-written script `repeat` times; the last profile compared with the pipeline's."""
+    runs = [
+        run_handwritten(
+            settings.landing_dir,
+            plan.last_full_day,
+            settings.timezone,
+            settings.duckdb_memory_limit,
+            settings.duckdb_threads,
+        )
+        for _ in range(plan.repeat)
+    ]
+    comparison = compare_profiles(read_pipeline_profile(settings.warehouse_path), runs[-1].profile)
+    return [run.seconds for run in runs], comparison.as_dict()
+
+
 def layer_input_rows(warehouse: Path) -> tuple[int, int, int]:
     """Rows the staging layer reads (raw), the facts layer reads (clean activity) and int_user_daily holds."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -324,6 +355,8 @@ def graph_stages(settings: Settings) -> dict[str, str]:
 def run_bench(plan: BenchPlan) -> BenchRun:
     if plan.repeat < 1:
         raise UserFacingError("--repeat must be at least 1")
+    if plan.days_after < 1:
+        raise UserFacingError("--days-after must be at least 1")
     prepare_home(plan.home)
     load_at_start = os.getloadavg()[1]
     with bench_environment(plan.home) as settings, TreeSampler() as sampler:
@@ -332,6 +365,7 @@ def run_bench(plan: BenchPlan) -> BenchRun:
         builds = [full_build(settings, plan, stages_by_step, sampler) for _ in range(plan.repeat)]
         raw_rows, facts_input_rows, user_daily_rows = layer_input_rows(settings.warehouse_path)
         floors, floor_models = run_floor(settings, plan)
+        handwritten_seconds, handwritten_comparison = run_handwritten_floor(settings, plan)
         peers = [run_peer(settings, plan, settings.home / "peer")]
         while len(peers) < plan.repeat and peers[-1].status == "completed":
             peers.append(run_peer(settings, plan, settings.home / "peer"))
@@ -339,7 +373,7 @@ def run_bench(plan: BenchPlan) -> BenchRun:
         if peers[-1].status == "completed":
             peer_profile = pd.read_parquet(settings.home / "peer" / "profile.parquet")
             comparison = compare_profiles(read_pipeline_profile(settings.warehouse_path), peer_profile).as_dict()
-        incremental = measured_run(settings, plan.extra_day, plan.extra_day, stages_by_step, sampler)
+        days_after = [measured_run(settings, day, day, stages_by_step, sampler) for day in plan.days_after_build]
         return BenchRun(
             plan=plan,
             settings=settings,
@@ -349,9 +383,11 @@ def run_bench(plan: BenchPlan) -> BenchRun:
             builds=builds,
             floors=floors,
             floor_models=floor_models,
+            handwritten_seconds=handwritten_seconds,
+            handwritten_comparison=handwritten_comparison,
             peers=peers,
             comparison=comparison,
-            incremental=incremental,
+            days_after=days_after,
             load_average=(load_at_start, os.getloadavg()[1]),
             raw_rows=raw_rows,
             facts_input_rows=facts_input_rows,

@@ -143,6 +143,12 @@ def result_document(run: BenchRun) -> dict:
                 for uid, seconds in sorted(run.floors[-1].model_seconds.items(), key=lambda item: -item[1])[:5]
             },
         },
+        "handwritten_floor": {
+            "seconds": round(run.handwritten_floor_seconds, 3),
+            "runs_seconds": [round(seconds, 3) for seconds in run.handwritten_seconds],
+            "script": "bench/handwritten.sql",
+            "comparison": run.handwritten_comparison,
+        },
         "peer": {
             "status": peer.status,
             "seconds": _round(peer_seconds),
@@ -156,12 +162,21 @@ def result_document(run: BenchRun) -> dict:
             "comparison": run.comparison,
         },
         "incremental": {
-            "day": plan.extra_day.isoformat(),
+            "day": plan.days_after_build[0].isoformat(),
             "seconds": round(run.incremental.seconds, 3),
             "peak_rss_mib": round(run.incremental.stages.peak_rss_mib["total"], 1),
             "stages": run.incremental.stages.as_dict(),
             "dbt": {layer: times.as_dict() for layer, times in run.incremental.dbt.items()},
         },
+        "days_after": [
+            {
+                "day": day.isoformat(),
+                "seconds": round(measure.seconds, 3),
+                "peak_rss_mib": round(measure.stages.peak_rss_mib["total"], 1),
+                "stages": measure.stages.as_dict(),
+            }
+            for day, measure in zip(plan.days_after_build, run.days_after, strict=True)
+        ],
         "throughput": {
             "staging_input_rows": run.raw_rows,
             "staging_rows_per_second": _ratio(run.raw_rows, build.stages.seconds.get("staging")),
@@ -171,6 +186,7 @@ def result_document(run: BenchRun) -> dict:
         "ratios": {
             "pipeline_over_floor": _ratio(build.seconds, run.floor_seconds),
             "dbt_layers_over_floor": _ratio(dbt_layers, run.floor_seconds),
+            "pipeline_over_handwritten_floor": _ratio(build.seconds, run.handwritten_floor_seconds),
             "pandas_over_pipeline": _ratio(peer_seconds, shared),
             "one_day_over_full_build": _ratio(run.incremental.seconds, build.seconds),
         },
@@ -310,6 +326,18 @@ def results_markdown(results: dict[str, dict]) -> str:
         ["pipeline_total / floor", *[_cell(results[n]["ratios"]["pipeline_over_floor"], 2) for n in sizes]],
         ["dbt layers / floor", *[_cell(results[n]["ratios"]["dbt_layers_over_floor"], 2) for n in sizes]],
         [
+            "hand-written floor (one DuckDB script, shared columns), s",
+            *[_cell(results[n].get("handwritten_floor", {}).get("seconds")) for n in sizes],
+        ],
+        [
+            "pipeline / handwritten floor",
+            *[_cell(results[n]["ratios"].get("pipeline_over_handwritten_floor"), 2) for n in sizes],
+        ],
+        [
+            "hand-written floor equals pipeline on shared columns",
+            *[_cell((results[n].get("handwritten_floor", {}).get("comparison") or {}).get("equal")) for n in sizes],
+        ],
+        [
             "pandas peer, s (status)",
             *[f"{_cell(results[n]['peer']['seconds'])} ({results[n]['peer']['status']})" for n in sizes],
         ],
@@ -329,6 +357,7 @@ def results_markdown(results: dict[str, dict]) -> str:
         ["facts rows/s", *[_cell(results[n]["throughput"]["facts_rows_per_second"], 0) for n in sizes]],
     ]
     lines += _table(["", *sizes], rows)
+    lines += _days_after_markdown(results)
     targets = [(name, row) for name in sizes for row in results[name]["targets"]]
     scaling = scaling_target(results)
     if scaling:
@@ -340,6 +369,26 @@ def results_markdown(results: dict[str, dict]) -> str:
             [[name, row["name"], row["target"], _cell(row["measured"], 2), _cell(row["met"])] for name, row in targets],
         )
     return "\n".join(lines)
+
+
+def _days_after_markdown(results: dict[str, dict]) -> list[str]:
+    """Per size run with more than one day after the full build: each day's stages, side by side."""
+    lines = []
+    for name, result in results.items():
+        days = result.get("days_after") or []
+        if len(days) < 2:
+            continue
+        lines += [
+            "",
+            f"**Days after the full build, {name}** — wall seconds per stage of each one-day run "
+            "(one more landed day of history each):",
+            "",
+        ]
+        stages = [stage for stage in STAGES if any(day["stages"].get(stage, {}).get("seconds") for day in days)]
+        rows = [[stage, *[_cell(day["stages"][stage]["seconds"]) for day in days]] for stage in stages]
+        rows.append(["peak RSS, MiB", *[_cell(day["peak_rss_mib"], 0) for day in days]])
+        lines += _table(["stage", *[f"day {i} ({day['day']})" for i, day in enumerate(days, 1)]], rows)
+    return lines
 
 
 def render(document: dict) -> str:
@@ -355,11 +404,17 @@ def render(document: dict) -> str:
     lines += [
         "",
         f"  floor {document['floor']['seconds']:.1f} s → pipeline/floor {_cell(ratios['pipeline_over_floor'], 2)}",
+        f"  hand-written floor {document['handwritten_floor']['seconds']:.1f} s → pipeline/hand-written floor "
+        f"{_cell(ratios['pipeline_over_handwritten_floor'], 2)}; equal on shared columns: "
+        f"{_cell(document['handwritten_floor']['comparison']['equal'])}",
         f"  pandas peer {peer['status']} {_cell(peer['seconds'])} s → pandas/pipeline "
         f"{_cell(ratios['pandas_over_pipeline'], 2)}; equal on shared columns: {_cell(comparison.get('equal'))}",
         f"  one more day {document['incremental']['seconds']:.1f} s → one_day/full "
         f"{_cell(ratios['one_day_over_full_build'], 3)}",
     ]
+    if len(document["days_after"]) > 1:
+        days = ", ".join(f"{day['day']} {day['seconds']:.1f} s" for day in document["days_after"])
+        lines.append(f"  days after the full build: {days}")
     if comparison.get("mismatches"):
         lines.append(f"  mismatching columns: {comparison['mismatches']}")
     for row in document["targets"]:

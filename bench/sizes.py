@@ -12,7 +12,7 @@ CUSTOM_SIZE = re.compile(r"(?P<users>[0-9]+)x(?P<days>[0-9]+)")
 class Size:
     name: str
     users: int
-    days: int  # days of the full build; the benchmark generates one more for the incremental run
+    days: int  # days of the full build; the benchmark generates `--days-after` more for the one-day runs
 
 
 SIZES = {

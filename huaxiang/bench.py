@@ -19,8 +19,9 @@ def _harness_importable() -> None:
         sys.path.append(str(REPO_ROOT))
 
 
-def bench(size: str, repeat: int = 1, settings_home: Path | None = None) -> dict:
-    """Run the benchmark at `size` (S, M, L or `<users>x<days>`) and return its result document.
+def bench(size: str, repeat: int = 1, settings_home: Path | None = None, days_after: int = 1) -> dict:
+    """Run the benchmark at `size` (S, M, L or `<users>x<days>`) and return its result document;
+    `days_after` one-day runs follow the full build, each on one more landed day.
 
     `settings_home` is the benchmark's own HUAXIANG_HOME, wiped first (default:
     `$HUAXIANG_HOME/bench/<size>`); the caller's environment is left as it was.
@@ -35,7 +36,8 @@ def bench(size: str, repeat: int = 1, settings_home: Path | None = None) -> dict
     except ValueError as error:
         raise UserFacingError(str(error)) from error
     home = settings_home or Settings.from_env().home / "bench" / parsed.name
-    return result_document(run_bench(BenchPlan(size=parsed, repeat=repeat, home=home.resolve())))
+    plan = BenchPlan(size=parsed, repeat=repeat, home=home.resolve(), days_after=days_after)
+    return result_document(run_bench(plan))
 
 
 def render(document: dict) -> str:
@@ -49,7 +51,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     _harness_importable()
     from bench.report import load_results, update_docs, write_result
 
-    document = bench(args.size, args.repeat, args.home)
+    document = bench(args.size, args.repeat, args.home, args.days_after)
     path = write_result(document)
     update_docs(load_results())
     print(render(document))
@@ -63,6 +65,12 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
         "--size", default="S", help="S (10k users × 60 days), M (100k × 90), L (1M × 90) or <users>x<days>"
     )
     parser.add_argument("--repeat", type=int, default=1, help="full builds, floors and peers to time (median kept)")
+    parser.add_argument(
+        "--days-after",
+        type=int,
+        default=1,
+        help="one-day runs after the full build, each landing one more generated day (default 1)",
+    )
     parser.add_argument(
         "--home", type=Path, default=None, help="benchmark home, wiped first (default $HUAXIANG_HOME/bench/<size>)"
     )

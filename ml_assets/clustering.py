@@ -499,6 +499,19 @@ def _fit_clusters(
     return ClusterResult(model, assignments.iloc[restored].reset_index(drop=True))
 
 
+def assign_clusters(
+    features: pd.DataFrame, category_mix: pd.DataFrame, model: ClusterModel, config: ClusteringConfig
+) -> pd.DataFrame:
+    """Every user to the nearest centroid of a fitted model (no refit): the daily run between the
+    weekly refits. Every category's share is computed, so the model's category columns are there
+    even when today's top categories differ; the rows come back in the caller's order."""
+    top = int(category_mix["category_l1"].nunique()) if len(category_mix) else 0
+    profile = profile_frame(features, category_mix, top)
+    with threadpool_limits(limits=config.threads):
+        distances = model.kmeans.transform(model.scaler.apply(transform(profile)))
+    return _assignments(profile.index, distances, model.ids, model.names, model.names_zh)
+
+
 def _assignments(
     users: pd.Index, distances: np.ndarray, ids: np.ndarray, names: dict[int, str], names_zh: dict[int, str]
 ) -> pd.DataFrame:

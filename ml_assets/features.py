@@ -142,10 +142,11 @@ def local_copy(conn: Any, relations: Sequence[str]) -> Iterator[duckdb.DuckDBPyC
         local.close()
 
 
-def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> int:
-    """Replace `ml.<table>` with the frame, atomically."""
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame | pa.Table) -> int:
+    """Replace `ml.<table>` with the frame (or Arrow table), atomically."""
     if (engine := _engine(conn)) is not None:
-        return engine.replace_table(f"{ML_SCHEMA}.{table}", pa.Table.from_pandas(frame, preserve_index=False))
+        data = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+        return engine.replace_table(f"{ML_SCHEMA}.{table}", data)
     conn = _duckdb(conn)
     conn.execute(f"create schema if not exists {ML_SCHEMA}")
     conn.register("ml_frame", frame)

@@ -8,7 +8,7 @@ from dagster_dbt import DbtCliResource
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.ml import PROPENSITY_MODEL, build_ml_assets, build_retrain_job, build_retrain_schedule
+from orchestration.assets.ml import WEEKLY_ASSETS, build_ml_assets, build_retrain_job, build_retrain_schedule
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets
@@ -34,7 +34,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     report = with_freshness(build_report_asset(), settings.timezone)
 
     ml_assets = [
-        asset if asset.key == PROPENSITY_MODEL else with_freshness(asset, settings.timezone)  # weekly, not daily
+        asset if asset.key in WEEKLY_ASSETS else with_freshness(asset, settings.timezone)  # weekly, not daily
         for asset in build_ml_assets()
     ]
 
@@ -42,7 +42,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     # (and trains one first only when none exists yet).
     all_assets_job = dg.define_asset_job(
         ALL_ASSETS_JOB,
-        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(PROPENSITY_MODEL),
+        selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*WEEKLY_ASSETS),
         partitions_def=partitions,
         description="The daily graph: raw landing → staging → facts → ML scoring → marts → published snapshot.",
     )

@@ -25,7 +25,7 @@ ML_STAGES = ("ml_cluster", "ml_propensity_fit", "ml_scoring", "ml_recommendation
 @pytest.fixture(scope="module")
 def tiny_bench(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[dict, Path]:
     home = tmp_path_factory.mktemp("bench") / "home"
-    return bench(TINY, repeat=1, settings_home=home), home
+    return bench(TINY, repeat=1, settings_home=home, days_after=2), home
 
 
 def test_parse_size() -> None:
@@ -57,6 +57,10 @@ def test_result_has_every_field(tiny_bench: tuple[dict, Path]) -> None:
     assert document["peer"]["status"] == "completed"
     assert document["incremental"]["seconds"] > 0
     assert document["incremental"]["day"] == "2026-06-04"
+    assert [day["day"] for day in document["days_after"]] == ["2026-06-04", "2026-06-05"]
+    assert document["days_after"][0]["seconds"] == document["incremental"]["seconds"]
+    assert all(day["stages"]["total"]["seconds"] > 0 for day in document["days_after"])
+    assert document["handwritten_floor"]["seconds"] > 0
     assert all(value > 0 for value in document["ratios"].values())
     assert all(value > 0 for value in document["throughput"].values())
     assert document["data"]["raw_rows"] > 0 and document["data"]["user_daily_rows"] > 0
@@ -71,6 +75,13 @@ def test_peer_equals_the_pipeline_on_shared_columns(tiny_bench: tuple[dict, Path
     assert comparison["equal"], comparison["mismatches"]
     assert comparison["pipeline_users"] == comparison["peer_users"] > 0
     assert {"rfm_segment", "value_tier", "lifecycle_stage", "revenue_365d"} <= set(comparison["columns_compared"])
+
+
+@pytest.mark.slow
+def test_handwritten_floor_equals_the_pipeline_on_shared_columns(tiny_bench: tuple[dict, Path]) -> None:
+    comparison = tiny_bench[0]["handwritten_floor"]["comparison"]
+    assert comparison["equal"], comparison["mismatches"]
+    assert comparison["pipeline_users"] == comparison["peer_users"] > 0
 
 
 @pytest.mark.slow
@@ -102,3 +113,5 @@ def test_results_file_and_docs_table(tiny_bench: tuple[dict, Path], tmp_path: Pa
     assert text.count(RESULTS_BEGIN) == 1
     assert "## Quality-check overhead\n\nKept as written." in text
     assert results_markdown({"S": document}) in text
+    assert "**Days after the full build, S**" in text and "day 2 (2026-06-05)" in text
+    assert "pipeline / handwritten floor" in text

@@ -405,3 +405,30 @@ def test_recommendation_evaluation_recommends_at_the_cutoff_and_scores_later_new
         [set(recs.loc[recs["user_id"] == user, "product_id"]) >= items for user, items in bought.items()]
     )
     assert result.hit_rate == expected
+
+
+def test_assigning_to_fitted_centroids_gives_the_fit_s_own_assignments() -> None:
+    """The daily run's cluster assignment (no refit) is the fit's on the same data, rows in the caller's order."""
+    features, mix, _ = synthetic_features(300)
+    fitted = clustering.fit_clusters(features, mix, None, CLUSTERS)
+    shuffled = features.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    assigned = clustering.assign_clusters(shuffled, mix, fitted.model, CLUSTERS)
+    assert assigned["user_id"].tolist() == shuffled["user_id"].astype(str).tolist()
+    expected = fitted.assignments.set_index("user_id").loc[assigned["user_id"]].reset_index()
+    pd.testing.assert_frame_equal(assigned, expected, check_exact=False, rtol=1e-9)
+
+
+def test_carried_scores_join_the_new_ones_with_deciles_over_everyone() -> None:
+    from ml_assets import incremental
+
+    features = labelled_rows(400, DAYS[-1:])
+    model = propensity.heuristic_model(features, SMALL)
+    full = propensity.score_users(model, features, "v1")
+    changed = full["user_id"].isin(full["user_id"].iloc[::3])
+    fresh = propensity.score_users(model, features[changed.to_numpy()], "v1")
+    carried = full.loc[~changed, ["user_id", "score"]].sample(frac=1.0, random_state=1)
+    merged = incremental.carry_scores(fresh, carried, DAYS[-1], model, "v1")
+    # The same scores as a full scoring, so the same deciles, columns and types.
+    pd.testing.assert_frame_equal(merged, full.sort_values("user_id", ignore_index=True))
+    nobody_changed = incremental.carry_scores(fresh.iloc[:0], full[["user_id", "score"]], DAYS[-1], model, "v1")
+    pd.testing.assert_frame_equal(nobody_changed, full.sort_values("user_id", ignore_index=True))

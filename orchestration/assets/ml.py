@@ -22,9 +22,16 @@ from typing import Any
 import dagster as dg
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 from huaxiang.engines import Engine
-from ml_assets import clustering, features, gates, propensity, recommendations
+from ml_assets import clustering, features, gates, incremental, propensity, recommendations
 from ml_assets.config import ClusteringConfig, MLConfig, PropensityConfig, RecommendationConfig
 from ml_assets.failures import failure_message
 from ml_assets.metrics import markdown_table
@@ -37,12 +44,14 @@ USER_CLUSTERS = dg.AssetKey(["ml", "user_clusters"])
 PROPENSITY_MODEL = dg.AssetKey(["ml", "propensity_model"])
 PURCHASE_PROPENSITY = dg.AssetKey(["ml", "purchase_propensity"])
 USER_RECOMMENDATIONS = dg.AssetKey(["ml", "user_recommendations"])
+RECOMMENDATION_EVALUATION = dg.AssetKey(["ml", "recommendation_evaluation"])
 SCORE_FEATURES = dg.AssetKey(["facts", "ml_features_score"])
 TRAIN_FEATURES = dg.AssetKey(["facts", "ml_features_train"])
 TRAIN_LABELS = dg.AssetKey(["facts", "ml_labels_train"])
 CATEGORY_MIX = dg.AssetKey(["facts", "ml_user_category_mix"])
 USER_PRODUCT_DAILY = dg.AssetKey(["facts", "int_user_product_daily"])
 RETRAIN_JOB = "ml_weekly_retrain"
+WEEKLY_ASSETS = (PROPENSITY_MODEL, RECOMMENDATION_EVALUATION)  # in the retrain job, not in the daily one
 FIT_SECONDS = "fit_seconds"  # reading and fitting the training rows; the benchmark's propensity-fit stage
 PREVIEW_ROWS = 5
 
@@ -97,6 +106,19 @@ def _as_of(frame: pd.DataFrame) -> date | None:
     return pd.to_datetime(frame["as_of_date"]).max().date() if len(frame) else None
 
 
+def one_day(context: dg.AssetExecutionContext) -> date | None:
+    """The day of a single-partition run outside the weekly retrain: the ML steps then redo only what
+    the day changed (ml_assets/incremental.py). A range, an unpartitioned run or the retrain: None,
+    everything is computed."""
+    if context.job_name == RETRAIN_JOB:
+        return None
+    tags = context.run.tags
+    day = tags.get(PARTITION_NAME_TAG) or tags.get(ASSET_PARTITION_RANGE_START_TAG)
+    if day is None or tags.get(ASSET_PARTITION_RANGE_END_TAG, day) != day:
+        return None
+    return date.fromisoformat(day)
+
+
 def _read_cluster_inputs(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     return (
         features.read_frame(engine, features.SCORE_FEATURES, clustering.FEATURE_INPUTS),
@@ -115,7 +137,9 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
         description="Behaviour cluster of every user (ml.user_clusters): KMeans on standardised, "
         "outlier-robust features (RFM, category mix, price and coupon sensitivity, hours, platform, "
         "engagement), k chosen by silhouette; ids matched to the previous model, readable names from "
-        "the cluster profile. Per user: cluster id, name (en/zh), distance and confidence.",
+        "the cluster profile. Per user: cluster id, name (en/zh), distance and confidence. Refitted by "
+        "the weekly retrain, a multi-day run or without a model; a daily run assigns users to the "
+        "approved model's centroids.",
         check_specs=[
             _spec(USER_CLUSTERS, gates.CLUSTERS_COVER_USERS, "Every user of the feature table is in one cluster."),
             _spec(USER_CLUSTERS, gates.NO_SMALL_CLUSTERS, "No cluster holds less than the minimum share of users."),
@@ -126,32 +150,42 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
         with warehouse.engine(read_only=True) as engine:
             feature_frame, mix = engine.call(_read_cluster_inputs)
         previous = registry.latest("approved")
-        with model_failures(USER_CLUSTERS, "fitting the clusters"):
-            result = clustering.fit_clusters(
-                feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
-            )
-        for feature, reason in result.model.dropped_features.items():
-            context.log.info(f"Feature {feature} left out of the clusters: {reason}")
-        outcomes = gates.cluster_gates(result.assignments, feature_frame["user_id"], config.min_cluster_share)
+        refit = previous is None or one_day(context) is None
+        if refit:
+            with model_failures(USER_CLUSTERS, "fitting the clusters"):
+                result = clustering.fit_clusters(
+                    feature_frame, mix, registry.load(previous.version)[0] if previous else None, config
+                )
+            model, assignments = result.model, result.assignments
+            for feature, reason in model.dropped_features.items():
+                context.log.info(f"Feature {feature} left out of the clusters: {reason}")
+        else:
+            model = registry.load(previous.version)[0]
+            with model_failures(USER_CLUSTERS, f"assigning users to the centroids of {previous.version}"):
+                assignments = clustering.assign_clusters(feature_frame, mix, model, config)
+        outcomes = gates.cluster_gates(assignments, feature_frame["user_id"], config.min_cluster_share)
         passed = all(outcome.passed for outcome in outcomes)
-        profile = clustering.describe_clusters(feature_frame, mix, result.assignments)
-        record = ModelRecord(
-            family=clustering.FAMILY,
-            version=new_version(),
-            status="approved" if passed else "rejected",
-            kind=type(result.model.kmeans).__name__,
-            created_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-            metrics={"silhouette": result.model.silhouette, "k": int(len(result.model.ids))},
-            info={
-                "silhouette_by_k": result.model.k_scores,
-                "names": result.model.names,
-                "names_zh": result.model.names_zh,
-                "name_words": result.model.name_keys,
-                "dropped_features": result.model.dropped_features,
-            },
-        )
-        registry.save(result.model, record)
-        output = result.assignments.assign(as_of=_as_of(feature_frame), model_version=record.version)
+        profile = clustering.describe_clusters(feature_frame, mix, assignments)
+        if refit:
+            record = ModelRecord(
+                family=clustering.FAMILY,
+                version=new_version(),
+                status="approved" if passed else "rejected",
+                kind=type(model.kmeans).__name__,
+                created_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+                metrics={"silhouette": model.silhouette, "k": int(len(model.ids))},
+                info={
+                    "silhouette_by_k": model.k_scores,
+                    "names": model.names,
+                    "names_zh": model.names_zh,
+                    "name_words": model.name_keys,
+                    "dropped_features": model.dropped_features,
+                },
+            )
+            registry.save(model, record)
+        else:
+            record = previous
+        output = assignments.assign(as_of=_as_of(feature_frame), model_version=record.version)
         if passed:
             with warehouse.engine() as engine:
                 features.replace_table(engine, "user_clusters", output)
@@ -161,13 +195,14 @@ def build_clusters_asset(config: ClusteringConfig) -> dg.AssetsDefinition:
             metadata={
                 "dagster/row_count": len(output),
                 "written": passed,
+                "refitted": refit,
                 "model_version": record.version,
                 "previous_version": previous.version if previous else "none",
-                "k": len(result.model.ids),
-                "silhouette": _number(result.model.silhouette),
-                "silhouette_by_k": dg.MetadataValue.json({str(k): v for k, v in result.model.k_scores.items()}),
+                "k": len(model.ids),
+                "silhouette": _number(model.silhouette),
+                "silhouette_by_k": dg.MetadataValue.json({str(k): v for k, v in model.k_scores.items()}),
                 "cluster_profile": dg.MetadataValue.md(markdown_table(profile, digits=2)),
-                "dropped_features": _dropped(result.model.dropped_features),
+                "dropped_features": _dropped(model.dropped_features),
                 "preview": _preview(output),
             },
             check_results=[_result(outcome) for outcome in outcomes],
@@ -300,6 +335,35 @@ def _previous_scores(warehouse: WarehouseResource, as_of: date) -> np.ndarray | 
         return engine.call(_previous_scores_on, as_of)
 
 
+def _read_score_plan(engine: Engine, as_of: date, version: str) -> incremental.ScorePlan | None:
+    previous = incremental.previous_scoring(engine, as_of)
+    if previous is None or previous[1] != [version]:
+        return None
+    return incremental.score_plan(engine, previous[0])
+
+
+def _carry_forward(
+    warehouse: WarehouseResource, registry: ModelRegistry, as_of: date
+) -> tuple[propensity.ScoringChoice, incremental.ScorePlan] | None:
+    """The approved model and the users it must rescore, when it scored the previous day row by row
+    (else None: everyone is scored)."""
+    approved = registry.latest("approved")
+    if approved is None:
+        return None
+    model, _ = registry.load(approved.version)
+    if model.kind not in incremental.ROW_WISE_KINDS:
+        return None
+    with warehouse.engine(read_only=True) as engine:
+        plan = engine.call(_read_score_plan, as_of, approved.version)
+    if plan is None:
+        return None
+    note = (
+        f"latest approved model {approved.version}: {len(plan.features)} users rescored, "
+        f"{len(plan.carried)} carried forward from {plan.previous_as_of}"
+    )
+    return propensity.ScoringChoice(model, approved.version, note), plan
+
+
 def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=PURCHASE_PROPENSITY,
@@ -326,22 +390,32 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
     def purchase_propensity(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         registry = ModelRegistry(models_dir(warehouse), propensity.FAMILY)
         with warehouse.engine(read_only=True) as engine:
-            score_features = features.read_frame(engine, features.SCORE_FEATURES)
-
+            users = features.read_frame(engine, features.SCORE_FEATURES, list(features.KEY_COLUMNS))
+        as_of = _as_of(users)
+        carry = _carry_forward(warehouse, registry, as_of) if as_of and one_day(context) else None
         fit_seconds = 0.0
+        if carry is not None:
+            choice, plan = carry
+            with model_failures(PURCHASE_PROPENSITY, f"scoring with {choice.model.kind} {choice.version}"):
+                scored = propensity.score_users(choice.model, plan.features, choice.version)
+            scores = incremental.carry_scores(scored, plan.carried, as_of, choice.model, choice.version)
+            rescored = len(scored)
+        else:
+            with warehouse.engine(read_only=True) as engine:
+                score_features = features.read_frame(engine, features.SCORE_FEATURES)
 
-        def train_now() -> propensity.TrainingOutcome:
-            nonlocal fit_seconds
-            outcome, fit_seconds = _train(warehouse, config, score_features, registry, PURCHASE_PROPENSITY)
-            _log_fit(context, outcome)
-            return outcome
+            def train_now() -> propensity.TrainingOutcome:
+                nonlocal fit_seconds
+                outcome, fit_seconds = _train(warehouse, config, score_features, registry, PURCHASE_PROPENSITY)
+                _log_fit(context, outcome)
+                return outcome
 
-        choice = propensity.choose_scoring_model(registry, train_now, score_features, config)
+            choice = propensity.choose_scoring_model(registry, train_now, score_features, config)
+            with model_failures(PURCHASE_PROPENSITY, f"scoring with {choice.model.kind} {choice.version}"):
+                scores = propensity.score_users(choice.model, score_features, choice.version)
+            rescored = len(scores)
         context.log.info(choice.note)
-        with model_failures(PURCHASE_PROPENSITY, f"scoring with {choice.model.kind} {choice.version}"):
-            scores = propensity.score_users(choice.model, score_features, choice.version)
-        outcomes = gates.score_gates(scores, score_features["user_id"])
-        as_of = _as_of(score_features)
+        outcomes = gates.score_gates(scores, users["user_id"])
         drift = gates.drift_gate(_previous_scores(warehouse, as_of) if as_of else None, scores["score"].to_numpy())
         written = all(outcome.passed for outcome in outcomes)
         if written:
@@ -354,6 +428,8 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
             "model_version": choice.version,
             "model_kind": choice.model.kind,
             "model_choice": choice.note,
+            "rescored_users": rescored,
+            "carried_users": len(scores) - rescored,
             "mean_score": _number(scores["score"].mean()) if len(scores) else _number(float("nan")),
             "scores_by_decile": dg.MetadataValue.md(
                 markdown_table(scores.groupby("decile")["score"].agg(["count", "min", "mean", "max"]).reset_index())
@@ -375,6 +451,10 @@ def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
     return purchase_propensity
 
 
+def _distinct_users(table: pa.Table) -> int:
+    return pc.count_distinct(table.column("user_id")).as_py() if table.num_rows else 0
+
+
 def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=USER_RECOMMENDATIONS,
@@ -386,40 +466,75 @@ def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefini
         description="Top-N products per user (ml.user_recommendations): DuckDB sums each user's product "
         "interactions, then sparse matrices score item-item co-occurrence of weighted views/clicks/"
         "favourites/carts/purchases blended with category affinity and popularity (cold users), never "
-        "an item the user already bought. Evaluated on the last days' purchases against popularity "
-        "alone (hit-rate and recall@N in metadata).",
+        "an item the user already bought. A one-day run recomputes only the users who interacted that day "
+        "or since their recommendations' as_of (and users without any); the others keep theirs.",
+    )
+    def user_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        with warehouse.engine(read_only=True) as engine:
+            users = features.read_frame(engine, features.SCORE_FEATURES, ["user_id", "as_of_date"])
+            as_of = _as_of(users)
+            day = one_day(context)
+            plan = (
+                engine.call(incremental.recommendation_plan, day)
+                if day
+                else incremental.RecommendationPlan(users["user_id"].astype(str), None)
+            )
+            # The recommender is DuckDB SQL: on another engine it runs on a local copy of the rollup.
+            with features.local_copy(engine, [features.USER_PRODUCT_DAILY]) as conn:
+                recommended = recommendations.recommend(conn, plan.users, as_of, config) if as_of else None
+        fresh = (recommended if recommended is not None else pd.DataFrame()).assign(as_of=as_of)
+        output = incremental.merge_recommendations(fresh, plan.kept)
+        with warehouse.engine() as engine:
+            features.replace_table(engine, "user_recommendations", output)
+        metadata: dict[str, Any] = {
+            "dagster/row_count": output.num_rows,
+            "users": _distinct_users(output),
+            "users_recomputed": len(plan.users),
+            "users_kept": _distinct_users(plan.kept) if plan.kept is not None else 0,
+            "top_n": config.top_n,
+            "as_of": str(as_of),
+            "preview": _preview(output.slice(0, PREVIEW_ROWS).to_pandas()),
+        }
+        if len(fresh):
+            metadata["source_mix"] = dg.MetadataValue.json(
+                fresh["source"].value_counts(normalize=True).round(4).to_dict()
+            )
+        return dg.MaterializeResult(metadata=metadata)
+
+    return user_recommendations
+
+
+def build_recommendation_evaluation_asset(config: RecommendationConfig) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=RECOMMENDATION_EVALUATION,
+        deps=[USER_PRODUCT_DAILY, SCORE_FEATURES],
+        group_name=ML_GROUP,
+        kinds={"python", "duckdb"},
+        owners=OWNERS,
+        pool=WAREHOUSE_WRITER_POOL,
+        description="Weekly holdout evaluation of the recommender (in the retrain job, not the daily run): "
+        "recommend from the days before the last holdout days and measure hit-rate and recall@N on "
+        "those days' purchases against popularity alone (metadata).",
         check_specs=[
             _spec(
-                USER_RECOMMENDATIONS,
+                RECOMMENDATION_EVALUATION,
                 gates.BEATS_POPULARITY,
                 "Hit-rate@N on held-out purchases beats recommending the most popular items (warning).",
                 blocking=False,
             )
         ],
     )
-    def user_recommendations(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    def recommendation_evaluation(warehouse: WarehouseResource) -> dg.MaterializeResult:
         with warehouse.engine(read_only=True) as engine:
-            users = features.read_frame(engine, features.SCORE_FEATURES, ["user_id", "as_of_date"])
-            as_of = _as_of(users)
-            # The recommender is DuckDB SQL: on another engine it runs on a local copy of the rollup.
+            as_of = _as_of(features.read_frame(engine, features.SCORE_FEATURES, ["user_id", "as_of_date"]))
             with features.local_copy(engine, [features.USER_PRODUCT_DAILY]) as conn:
-                recommended = recommendations.recommend(conn, users["user_id"], as_of, config) if as_of else None
                 evaluation = recommendations.evaluate_recommendations(conn, as_of, config) if as_of else None
-        output = (recommended if recommended is not None else pd.DataFrame()).assign(as_of=as_of)
-        with warehouse.engine() as engine:
-            features.replace_table(engine, "user_recommendations", output)
         outcome = (
             gates.recommendation_gate(evaluation.hit_rate, evaluation.baseline_hit_rate, evaluation.users)
             if evaluation
             else gates.GateOutcome(gates.BEATS_POPULARITY, True, "no users to evaluate")
         )
-        metadata: dict[str, Any] = {
-            "dagster/row_count": len(output),
-            "users": int(output["user_id"].nunique()) if len(output) else 0,
-            "top_n": config.top_n,
-            "as_of": str(as_of),
-            "preview": _preview(output),
-        }
+        metadata: dict[str, Any] = {"top_n": config.top_n, "as_of": str(as_of)}
         if evaluation is not None:
             metadata |= {
                 f"hit_rate_at_{config.top_n}": _number(evaluation.hit_rate),
@@ -428,32 +543,31 @@ def build_recommendations_asset(config: RecommendationConfig) -> dg.AssetsDefini
                 f"popularity_recall_at_{config.top_n}": _number(evaluation.baseline_recall),
                 "evaluation": dg.MetadataValue.json(evaluation.as_dict()),
             }
-        if len(output):
-            metadata["source_mix"] = dg.MetadataValue.json(
-                output["source"].value_counts(normalize=True).round(4).to_dict()
-            )
         return dg.MaterializeResult(metadata=metadata, check_results=[_result(outcome, blocking=False)])
 
-    return user_recommendations
+    return recommendation_evaluation
 
 
 def build_ml_assets(config: MLConfig | None = None) -> list[dg.AssetsDefinition]:
-    """The four ML assets (group `ml`); `config` defaults to MLConfig.from_env()."""
+    """The five ML assets (group `ml`); `config` defaults to MLConfig.from_env()."""
     config = config or MLConfig.from_env()
     return [
         build_clusters_asset(config.clustering),
         build_propensity_model_asset(config.propensity),
         build_scoring_asset(config.propensity),
         build_recommendations_asset(config.recommendations),
+        build_recommendation_evaluation_asset(config.recommendations),
     ]
 
 
 def build_retrain_job() -> "dg.UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         RETRAIN_JOB,
-        selection=dg.AssetSelection.assets(PROPENSITY_MODEL).downstream(),
-        description="Fit a new propensity model version (approved if it passes the gates), rescore, and "
-        "refresh the marts and the published snapshot that read the scores.",
+        selection=dg.AssetSelection.assets(PROPENSITY_MODEL, USER_CLUSTERS).downstream()
+        | dg.AssetSelection.assets(RECOMMENDATION_EVALUATION),
+        description="Fit a new propensity model version (approved if it passes the gates) and new cluster "
+        "centroids, rescore every user, evaluate the recommender on held-out purchases, and refresh the "
+        "marts and the published snapshot that read the scores and clusters.",
     )
 
 
