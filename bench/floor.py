@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from huaxiang.dbt_manifest import run_dbt
+from huaxiang.pii_salt import SALT_VARIABLE
 from huaxiang.settings import Settings
 
 EXECUTED_MATERIALIZATIONS = {"table", "incremental", "view"}
@@ -99,6 +100,16 @@ def compile_models(settings: Settings, first_day: date, last_day: date, target_p
 def models_in_order(manifest: dict) -> list[FloorModel]:
     nodes = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
     graph = {uid: [dep for dep in node["depends_on"]["nodes"] if dep in nodes] for uid, node in nodes.items()}
+    # The tag history (a dbt snapshot, and the models over it) keeps state across builds: no
+    # single statement reproduces it, so the floor leaves that step out.
+    on_history = {
+        uid for uid, node in nodes.items() if any(dep.startswith("snapshot.") for dep in node["depends_on"]["nodes"])
+    }
+    for uid in TopologicalSorter(graph).static_order():
+        if any(dep in on_history for dep in graph[uid]):
+            on_history.add(uid)
+    nodes = {uid: node for uid, node in nodes.items() if uid not in on_history}
+    graph = {uid: deps for uid, deps in graph.items() if uid in nodes}
     ordered = []
     for uid in TopologicalSorter(graph).static_order():
         node = nodes[uid]
@@ -109,11 +120,13 @@ def models_in_order(manifest: dict) -> list[FloorModel]:
     return ordered
 
 
-def run_models(floor_db: Path, models: list[FloorModel], memory_limit: str, threads: int) -> FloorResult:
+def run_models(floor_db: Path, models: list[FloorModel], memory_limit: str, threads: int, salt: str) -> FloorResult:
     """Create every model in order in one connection; the clock runs over the statements only."""
     config: dict[str, str | int] = {"memory_limit": memory_limit, "threads": threads}
     result = FloorResult(seconds=0.0)
     with duckdb.connect(str(floor_db), config=config) as conn:
+        # what dbt's connection plugin does: the compiled SQL reads the PII salt from this variable
+        conn.execute(f"SET VARIABLE {SALT_VARIABLE} = ?", [salt])
         for schema in sorted({model.schema for model in models}):
             conn.execute(f'create schema if not exists "{schema}"')
         for model in models:

@@ -49,6 +49,7 @@ from bench.stages import (
 )
 from huaxiang.contract import RAW_TABLES
 from huaxiang.errors import UserFacingError
+from huaxiang.pii_salt import resolve_salt
 from huaxiang.settings import REPO_ROOT, Settings
 
 HOME_MARKER = ".huaxiang-bench"  # a folder holding this file may be wiped by the benchmark
@@ -302,7 +303,11 @@ def run_floor(settings: Settings, plan: BenchPlan) -> tuple[list[floor.FloorResu
     for _ in range(plan.repeat):
         floor.copy_sources(settings.warehouse_path, floor_config.warehouse_path, project.source_schemas)
         result = floor.run_models(
-            floor_config.warehouse_path, project.models, settings.duckdb_memory_limit, settings.duckdb_threads
+            floor_config.warehouse_path,
+            project.models,
+            settings.duckdb_memory_limit,
+            settings.duckdb_threads,
+            salt=resolve_salt(settings.home),
         )
         floor.assert_same_rows(result.row_counts, expected)
         results.append(result)

@@ -11,9 +11,7 @@ from pathlib import Path
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from huaxiang.pii_salt import resolve_salt
-
-SALT_VARIABLE = "huaxiang_pii_salt"
+from huaxiang.pii_salt import SALT_VARIABLE, resolve_salt
 
 
 class Plugin(BasePlugin):

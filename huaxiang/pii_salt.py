@@ -18,6 +18,8 @@ from pathlib import Path
 from huaxiang.errors import UserFacingError
 
 SALT_ENV = "HUAXIANG_PII_SALT"
+# The DuckDB session variable the compiled SQL reads the salt from (macro duckdb__hash_pii).
+SALT_VARIABLE = "huaxiang_pii_salt"
 SALT_FILE = "pii_salt"
 MIN_SALT_LENGTH = 16
 # Spark substitutes the salt into the SQL text before parsing: a quote or backslash would break out.

@@ -89,9 +89,27 @@ def recommendation_plan(engine: Engine, day: date) -> RecommendationPlan:
     return RecommendationPlan(users.column("user_id").to_pandas().astype(str), kept)
 
 
+# ml.user_recommendations, typed here: a shop with no products recommends nothing, and an empty
+# frame would leave every column's type to guesswork (the mart's contract expects these).
+RECOMMENDATION_SCHEMA = pa.schema(
+    [
+        ("user_id", pa.string()),
+        ("product_id", pa.string()),
+        ("score", pa.float64()),
+        ("source", pa.string()),
+        ("rank", pa.int32()),
+        ("as_of", pa.date32()),
+    ]
+)
+
+
 def merge_recommendations(new: pd.DataFrame, kept: pa.Table | None) -> pa.Table:
     """The kept rows and the new ones as one table, ordered by user and rank."""
-    table = pa.Table.from_pandas(new, preserve_index=False)
+    if len(new):
+        columns = new[RECOMMENDATION_SCHEMA.names]
+        table = pa.Table.from_pandas(columns, schema=RECOMMENDATION_SCHEMA, preserve_index=False)
+    else:
+        table = RECOMMENDATION_SCHEMA.empty_table()
     if kept is None:
         return table
     if not len(new):

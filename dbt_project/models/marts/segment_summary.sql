@@ -16,14 +16,15 @@
       the smallest visible rows of the group (ties: tag_value) are suppressed too until they are.
       Rows of different tags holding exactly the same users (city_tier 2 and city_tier_label
       new_tier_1; the never-buyers of value_tier, frequency_band, aov_band, rfm_segment) are one
-      cell: suppressed in one tag, suppressed in all (matched on size, first and last user_id and
-      the sum of hash(user_id)). That can break another tag's group, hence rounds. A row holding
-      exactly the users some tag is not set for is not taken as an ordinary complement (is_known).
-    * Remainders. The users a tag is not set for are a member of its group. When the rows holding
-      exactly them are all suppressed, the remainder is a hidden member (it counts towards the two
-      members and k users; a group showing every value would give it away, so one is hidden). A
-      group still unsafe with no visible value left hides its remainder's rows (when some are
-      visible). A remainder no row holds is taken as known.
+      cell: suppressed in one tag, suppressed in all (matched on size and the sum of
+      hash(user_id)). That can break another tag's group, hence rounds. A row holding exactly the
+      users some tag is not set for is not taken as an ordinary complement (is_known).
+    * Remainders. The users a tag is not set for are a member of its group, carried as an unpublished
+      row of the tag that shares the suppression of the rows holding exactly those users. When they
+      are suppressed the remainder is a hidden member (it counts towards the two members and k
+      users; a group showing every value would give it away, so one is hidden). A group still unsafe
+      with no visible value left hides its remainder, and so the rows showing it. A remainder no row
+      shows is taken as known and never hidden.
     * consenting_users is the marketing_consent tag in disguise (`all`.consenting_users is the
       size of marketing_consent = true): when a marketing_consent row is suppressed, the column is
       null on every row.
@@ -79,9 +80,7 @@ groups as (
         sum(profile.revenue_total) as revenue_total,
         -- Averaged as exact decimals: a float sum depends on the order rows arrive in (threads).
         avg(cast(profile.propensity_score as decimal(18, 9))) as avg_propensity_score,
-        -- which users: rows of two tags with the same fingerprint hold the same users
-        min(memberships.user_id) as first_user_id,
-        max(memberships.user_id) as last_user_id,
+        -- which users: rows of two tags with the same size and hash sum hold the same users
         sum(cast(hash(memberships.user_id) as decimal(38, 0))) as user_id_hash
     from memberships
     inner join profile on memberships.user_id = profile.user_id
@@ -91,6 +90,8 @@ groups as (
 {%- set grouped_tags = tag_catalog() | rejectattr('value_type', 'equalto', 'number')
     | rejectattr('multi_valued') | list %}
 {%- set rounds = [grouped_tags | length, 6] | min %}
+{#- the tag value of a remainder row: never a real value (values are lower-case codes) -#}
+{%- set remainder_value = '~remainder' %}
 
 -- the users a single-valued tag is not set for (rfm_r: the never-buyers), by size and hash
 remainders as (
@@ -105,117 +106,90 @@ remainders as (
 ),
 
 -- round 0: primary suppression. is_grouped: the row is a value of a group adding up to `all`;
--- is_known: the row holds the users some tag is not set for, which that tag's group gives away
--- (all minus its values), so hiding it protects nothing: never taken as a complement
-round_0 as (
+-- is_known: the row holds the users some tag is not set for, not preferred as a complement.
+-- Each tag's remainder is a row of its own (is_remainder, never published): a member of the tag's
+-- group that shares the suppression of the rows holding exactly its users (same fingerprint), so it
+-- is hidden when they are, and hiding it (a last resort) hides them. is_shown: rows hold it.
+cells as (
     select
         groups.tag_code,
         groups.tag_value,
         groups.users,
         groups.tag_code <> 'all' and not coalesce(tags.is_multi_valued, false) as is_grouped,
         known.users is not null as is_known,
+        false as is_remainder,
         case when groups.tag_code = 'all' then 'all' else 'tag' end as cell_kind,
-        groups.first_user_id,
-        groups.last_user_id,
         groups.user_id_hash,
         case when groups.users < {{ min_users }} then 1 else 0 end as suppressed
     from groups
     left join tags on groups.tag_code = tags.tag_code
     left join (select distinct users, user_id_hash from remainders where users > 0) as known
         on groups.users = known.users and groups.user_id_hash = known.user_id_hash
+    union all
+    select
+        tag_code,
+        '{{ remainder_value }}' as tag_value,
+        users,
+        true as is_grouped,
+        false as is_known,
+        true as is_remainder,
+        'tag' as cell_kind,
+        user_id_hash,
+        0 as suppressed
+    from remainders
+    where users > 0
+),
+
+round_0 as (
+    select
+        cells.*,
+        sum(case when cells.is_remainder then 0 else 1 end)
+            over (partition by cells.cell_kind, cells.users, cells.user_id_hash) > 0 as is_shown
+    from cells
 ),
 {%- for round in range(1, rounds + 1) %}
 
--- each tag's remainder as a member of its group: hidden when rows hold exactly its users and all
--- of them are suppressed; otherwise known (shown by a row, or taken as known when no row holds it)
-round_{{ round }}_remainders as (
-    select
-        remainders.tag_code,
-        remainders.users,
-        remainders.user_id_hash,
-        count(cells.users) > 0 as is_published,
-        count(cells.users) > 0 and min(cells.suppressed) = 1 as is_hidden
-    from remainders
-    left join round_{{ round - 1 }} as cells
-        on cells.cell_kind = 'tag' and cells.users = remainders.users and cells.user_id_hash = remainders.user_id_hash
-    where remainders.users > 0
-    group by remainders.tag_code, remainders.users, remainders.user_id_hash
-),
-
-round_{{ round }}_counted as (
-    select
-        cells.*,
-        sum(cells.suppressed) over (partition by cells.tag_code) as suppressed_values,
-        sum(cells.suppressed * cells.users) over (partition by cells.tag_code) as suppressed_value_users,
-        sum(case when cells.suppressed = 0 and cells.is_grouped and not cells.is_known then 1 else 0 end)
-            over (partition by cells.tag_code) as visible_candidates,
-        -- among the rows of the tag alike in suppressed, by size: rank and users so far
-        row_number() over (partition by cells.tag_code, cells.suppressed order by cells.is_known, cells.users, cells.tag_value)
-            as size_rank,
-        sum(cells.users) over (
-            partition by cells.tag_code, cells.suppressed order by cells.is_known, cells.users, cells.tag_value
-            rows between unbounded preceding and current row
-        ) as users_through,
-        coalesce(remainder.is_hidden, false) as remainder_hidden,
-        coalesce(remainder.users, 0) as remainder_users
-    from round_{{ round - 1 }} as cells
-    left join round_{{ round }}_remainders as remainder on cells.tag_code = remainder.tag_code
-),
-
--- a hidden remainder is one more suppressed member of the group: it may be the complement that
--- protects a value, and a group showing every value would give it away (all minus the values)
 round_{{ round }}_state as (
     select
-        counted.*,
-        counted.suppressed_values + case when with_remainder then 1 else 0 end as suppressed_rows,
-        counted.suppressed_value_users + case when with_remainder then counted.remainder_users else 0 end
-            as suppressed_users
-    from (
-        select *, is_grouped and remainder_hidden as with_remainder
-        from round_{{ round }}_counted
-    ) as counted
-),
-
--- a group still unsafe with no visible value left to take takes its published remainder instead
-round_{{ round }}_forced as (
-    select distinct remainder.users, remainder.user_id_hash
-    from round_{{ round }}_state as state
-    inner join round_{{ round }}_remainders as remainder on state.tag_code = remainder.tag_code
-    where state.is_grouped
-        and state.suppressed_rows > 0
-        and not (state.suppressed_rows >= 2 and state.suppressed_users >= {{ min_users }})
-        and state.visible_candidates = 0
-        and remainder.is_published
-        and not remainder.is_hidden
+        cells.*,
+        sum(cells.suppressed) over (partition by cells.tag_code) as suppressed_rows,
+        sum(cells.suppressed * cells.users) over (partition by cells.tag_code) as suppressed_users,
+        -- among the rows of the tag alike in suppressed, by size (the remainder after the values):
+        -- rank and users so far
+        row_number() over (
+            partition by cells.tag_code, cells.suppressed
+            order by cells.is_known, cells.is_remainder, cells.users, cells.tag_value
+        ) as size_rank,
+        sum(cells.users) over (
+            partition by cells.tag_code, cells.suppressed
+            order by cells.is_known, cells.is_remainder, cells.users, cells.tag_value
+            rows between unbounded preceding and current row
+        ) as users_through
+    from round_{{ round - 1 }} as cells
 ),
 
 round_{{ round }}_picked as (
     select
-        state.tag_code, state.tag_value, state.users, state.is_grouped, state.is_known, state.cell_kind,
-        state.first_user_id, state.last_user_id, state.user_id_hash,
-        -- a visible row is taken while the smaller visible rows before it leave the group unsafe
+        tag_code, tag_value, users, is_grouped, is_known, is_remainder, cell_kind, user_id_hash, is_shown,
+        -- a visible row is taken while the smaller visible rows before it leave the group unsafe;
+        -- a remainder only when rows show it (hiding it then hides them)
         case
-            when state.suppressed = 1 then 1
-            when forced.users is not null and state.cell_kind = 'tag' then 1
-            when state.is_grouped
-                and not state.is_known
-                and state.suppressed_rows > 0
-                and not (
-                    state.suppressed_rows + state.size_rank - 1 >= 2
-                    and state.suppressed_users + state.users_through - state.users >= {{ min_users }}
-                )
+            when suppressed = 1 then 1
+            when is_grouped
+                and not is_known
+                and (is_shown or not is_remainder)
+                and suppressed_rows > 0
+                and not (suppressed_rows + size_rank - 1 >= 2 and suppressed_users + users_through - users >= {{ min_users }})
                 then 1
             else 0
         end as suppressed
-    from round_{{ round }}_state as state
-    left join round_{{ round }}_forced as forced
-        on state.users = forced.users and state.user_id_hash = forced.user_id_hash
+    from round_{{ round }}_state
 ),
 
 round_{{ round }} as (
     select
-        tag_code, tag_value, users, is_grouped, is_known, cell_kind, first_user_id, last_user_id, user_id_hash,
-        max(suppressed) over (partition by cell_kind, users, first_user_id, last_user_id, user_id_hash) as suppressed
+        tag_code, tag_value, users, is_grouped, is_known, is_remainder, cell_kind, user_id_hash, is_shown,
+        max(suppressed) over (partition by cell_kind, users, user_id_hash) as suppressed
     from round_{{ round }}_picked
 ),
 {%- endfor %}
