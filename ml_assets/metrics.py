@@ -90,7 +90,14 @@ def population_stability_index(
     current = np.asarray(actual, dtype=float)
     if len(reference) == 0 or len(current) == 0:
         return float("nan")
-    edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    quantiles = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
+    # Each edge halfway between the reference values around it, never on one: many users share a
+    # score (a fallback model's floor), and a tiny shift of that shared score across an edge lying
+    # on it would read as a big drift.
+    distinct = np.unique(reference)
+    above = np.searchsorted(distinct, quantiles, side="right")
+    inside = above < len(distinct)
+    edges = np.unique((distinct[above[inside] - 1] + distinct[above[inside]]) / 2)
     share_reference = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1)
     share_current = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
     # A floor keeps empty bins from making the index infinite.

@@ -46,6 +46,19 @@ def test_psi_is_small_for_the_same_distribution_and_large_for_a_shift() -> None:
     assert metrics.population_stability_index(reference, rng.beta(5, 2, 10_000)) > 0.25
 
 
+def test_psi_is_not_fooled_by_a_shared_score_moving_a_little() -> None:
+    # A fallback model gives 60 % of users the same floor score; the next day that floor is a hair
+    # lower. The distribution did not move: no drift (an edge on the floor read it as PSI 4.5).
+    rng = np.random.default_rng(3)
+    spread = rng.uniform(0.1, 0.99, 4_000)
+    yesterday = np.concatenate([np.full(6_000, 0.08186), spread])
+    today = np.concatenate([np.full(6_000, 0.08134), spread + rng.normal(0, 0.002, 4_000)])
+    assert metrics.population_stability_index(yesterday, today) < 0.05
+    # a real move still shows: a fifth of users at the floor instead of three fifths
+    moved = np.concatenate([np.full(2_000, 0.08134), spread, spread])
+    assert metrics.population_stability_index(yesterday, moved) > 0.25
+
+
 def test_hit_rate_and_recall() -> None:
     recommended = {"a": ["p1", "p2"], "b": ["p3"], "c": ["p9"]}
     purchased = {"a": {"p2", "p5"}, "b": {"p4"}, "d": set()}
