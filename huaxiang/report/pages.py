@@ -173,6 +173,8 @@ def trend_chart(trends: pd.DataFrame, tag_code: str, title: str) -> go.Figure:
             )
         )
     figure.update_layout(title=title, xaxis_title=bi("日期", "day"), yaxis_title=bi("用户数", "users"))
+    # business days, not hours: one tick a day at most, labelled by date
+    figure.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=86_400_000)
     return figure
 
 
