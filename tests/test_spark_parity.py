@@ -303,6 +303,8 @@ def _keyed(table, keys: tuple[str, ...]) -> dict[tuple, dict]:
 def _close(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
+    if isinstance(a, str) or isinstance(b, str):  # text (contact hashes) must match exactly
+        return a == b
     return math.isclose(float(a), float(b), rel_tol=REL_TOL, abs_tol=ABS_TOL)
 
 
