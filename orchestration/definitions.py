@@ -44,7 +44,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*WEEKLY_ASSETS),
         partitions_def=partitions,
-        description="The daily graph: raw landing → staging → facts → ML scoring → marts → published snapshot.",
+        description="The daily graph: raw landing → staging → facts → ML scoring → marts → tag history → "
+        "published snapshot → insight report.",
     )
     retrain_job = build_retrain_job()
     all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, *dbt_published, publish, report]
