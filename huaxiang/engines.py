@@ -16,21 +16,28 @@ imported lazily: without the `spark` extra installed, everything but the Spark e
 The local Spark catalog is an embedded Derby metastore that one JVM at a time may open, and dbt
 runs in a subprocess with a JVM of its own. A Spark engine therefore lives for one block, and
 `open_engine(settings, isolated=True)` gives a `SparkProcessEngine` whose every call runs in a
-child process (`run_in_engine_process`; its JVM exits with it), so that the orchestrating process
-never holds the catalog while dbt builds. On a cluster with a shared metastore (docs/scale-out.md)
-this is unnecessary but harmless.
+child process (`run_in_engine_process`), so that the orchestrating process never holds the catalog
+while dbt builds. By default the child serves one call and exits with its JVM. Inside
+`shared_engine_process(settings)` (a whole `huaxiang run`) the child stays up and serves every call
+for the home until something else needs the catalog: `release_engine_process(home)` runs before
+each dbt invocation and whenever this process opens a Spark session itself, so a run pays one JVM
+start per stretch of Python steps between two dbt steps, not one per call. On a cluster with a
+shared metastore (docs/scale-out.md) this is unnecessary but harmless.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
-import pickle
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -164,6 +171,7 @@ def spark_session(settings: Settings) -> Iterator[Any]:
     """A Hive-enabled local SparkSession on the home's catalog, stopped at the end of the block."""
     from pyspark.sql import SparkSession  # lazy: the `spark` extra is optional
 
+    release_engine_process(settings.home)  # the catalog admits one JVM: ours, from here on
     (settings.home / "spark").mkdir(parents=True, exist_ok=True)
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in spark_conf(settings.home).items():
@@ -299,6 +307,7 @@ def register_landing_views(settings: Settings) -> None:
         return
     from huaxiang.dbt_manifest import run_dbt
 
+    release_engine_process(settings.home)  # dbt's JVM opens the catalog
     dbt_files = settings.home / "spark" / "dbt_register"
     run_dbt(
         ["run-operation", "register_spark_sources", "--target-path", str(dbt_files), "--log-path", str(dbt_files)],
@@ -342,35 +351,121 @@ def run_in_engine_process(settings: Settings, function: Callable[..., Any], *arg
     """`function(engine, *args)` in a child Python process with its own engine; its (picklable) result.
 
     Used for Spark from a long-lived process (Dagster, tests) so that the JVM and its hold on the
-    local catalog end with the call. `function` must be a module-level function.
+    local catalog live outside it. `function` must be a module-level function. Inside
+    `shared_engine_process` the child is kept for the next call; otherwise it exits after this one.
     """
-    with tempfile.TemporaryDirectory(prefix="huaxiang-engine-") as folder:
-        request, response = Path(folder) / "request.pickle", Path(folder) / "response.pickle"
-        request.write_bytes(pickle.dumps((function.__module__, function.__qualname__, args)))
-        env = {**os.environ, **settings.dbt_env(), "HUAXIANG_TARGET": settings.dbt_target}
-        completed = subprocess.run(
-            [sys.executable, "-m", "huaxiang.engines", str(request), str(response)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if completed.returncode != 0 or not response.is_file():
-            raise RuntimeError(f"engine process failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
-        status, value = pickle.loads(response.read_bytes())
-    if status != "ok":
-        raise RuntimeError(f"engine process failed: {value}")
-    return value
+    with _servers_lock:
+        server = _servers.get(settings.home)
+        if server is not None and server.target != settings.dbt_target:
+            server.close()
+            server = None
+        if server is None:
+            server = _EngineServer(settings)
+            if settings.home in _shared_homes:
+                _servers[settings.home] = server
+        try:
+            return server.call(function, *args)
+        finally:
+            if settings.home not in _shared_homes:
+                server.close()
 
 
-def _serve(request: Path, response: Path) -> None:
-    module, qualname, args = pickle.loads(request.read_bytes())
-    function = getattr(importlib.import_module(module), qualname)
+@contextmanager
+def shared_engine_process(settings: Settings) -> Iterator[None]:
+    """Within the block, engine calls for `settings.home` share one child process (one JVM)."""
+    with _servers_lock:
+        _shared_homes.add(settings.home)
     try:
-        with open_engine(Settings.from_env()) as engine:
-            result = ("ok", function(engine, *args))
-    except Exception as error:  # handed back to the parent
-        result = ("error", f"{type(error).__name__}: {error}")
-    response.write_bytes(pickle.dumps(result))
+        yield
+    finally:
+        with _servers_lock:
+            _shared_homes.discard(settings.home)
+        release_engine_process(settings.home)
+
+
+def release_engine_process(home: Path) -> None:
+    """Stop the home's shared engine process, if any, so that another JVM may open its catalog."""
+    with _servers_lock:
+        server = _servers.pop(home, None)
+        if server is not None:
+            server.close()
+
+
+class _EngineServer:
+    """A child process (`python -m huaxiang.engines FD`) holding one engine; calls go over a socket."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.target = settings.dbt_target
+        self._stderr = tempfile.TemporaryFile()
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, **settings.dbt_env(), "HUAXIANG_TARGET": settings.dbt_target}
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "huaxiang.engines", str(theirs.fileno())],
+                env=env,
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=self._stderr,
+                stderr=self._stderr,
+            )
+        finally:
+            theirs.close()
+        self._connection = Connection(ours.detach())
+
+    def call(self, function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            self._connection.send((function.__module__, function.__qualname__, args))
+            status, value = self._connection.recv()
+        except (EOFError, OSError) as error:
+            self.close()
+            raise RuntimeError(f"engine process failed ({self.process.returncode}):\n{self._log_tail()}") from error
+        if status != "ok":
+            raise RuntimeError(f"engine process failed: {value}")
+        return value
+
+    def close(self) -> None:
+        """End the child: closing the socket makes it stop its engine (and JVM) and exit."""
+        if not self._connection.closed:
+            self._connection.close()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+    def _log_tail(self) -> str:
+        self._stderr.seek(0, os.SEEK_END)
+        self._stderr.seek(max(0, self._stderr.tell() - 4000))
+        return self._stderr.read().decode(errors="replace")
+
+
+_servers: dict[Path, _EngineServer] = {}
+_shared_homes: set[Path] = set()
+_servers_lock = threading.RLock()
+
+
+@atexit.register
+def _close_servers() -> None:
+    for home in list(_servers):
+        release_engine_process(home)
+
+
+def _serve(fd: int) -> None:
+    """The child's loop: one engine for its life, a call per request, until the parent hangs up."""
+    connection = Connection(fd)
+    with open_engine(Settings.from_env()) as engine:
+        while True:
+            try:
+                module, qualname, args = connection.recv()
+            except EOFError:
+                return
+            try:
+                function = getattr(importlib.import_module(module), qualname)
+                result = ("ok", function(engine, *args))
+            except Exception as error:  # handed back to the parent
+                result = ("error", f"{type(error).__name__}: {error}")
+            connection.send(result)
 
 
 def read_queries(engine: Engine, queries: dict[str, str]) -> dict[str, pa.Table]:
@@ -386,4 +481,4 @@ def replace_tables(engine: Engine, tables: dict[str, pa.Table]) -> dict[str, int
 
 
 if __name__ == "__main__":
-    _serve(Path(sys.argv[1]), Path(sys.argv[2]))
+    _serve(int(sys.argv[1]))

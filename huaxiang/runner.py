@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
+from huaxiang.engines import shared_engine_process
 from huaxiang.errors import UserFacingError
 from huaxiang.landing import landed_days
 from huaxiang.report import INDEX, REPORT_DIR, REPORT_INFO
@@ -90,8 +91,10 @@ class RunSummary:
                 detail = f" — {description}" if description else ""
                 lines.append(f"  {mark} {asset} :: {name} ({kind}){detail}")
         if self.warnings:
-            lines.append("  (warnings do not stop the run; `huaxiang quality` lists them, "
-                         "`huaxiang quality accept` records a reviewed exception)")
+            lines.append(
+                "  (warnings do not stop the run; `huaxiang quality` lists them, "
+                "`huaxiang quality accept` records a reviewed exception)"
+            )
         for step, message in self.failed_steps.items():
             lines.append(f"  ✗ step {step} failed: {message}")
         if self.skipped_steps:
@@ -202,7 +205,8 @@ def run_pipeline(
         try:
             if long_range:
                 os.environ[PLANNED_SUBSET_ENV] = "true"
-            with log_path.open("w") as log, contextlib.redirect_stdout(log):
+            # Spark: the run's Python steps share one engine process between dbt steps (huaxiang.engines).
+            with log_path.open("w") as log, contextlib.redirect_stdout(log), shared_engine_process(settings):
                 result = job.execute_in_process(
                     instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
                 )

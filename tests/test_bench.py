@@ -5,12 +5,14 @@ No timing is asserted here: speed is measured by `huaxiang bench`, never by test
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from bench.compare import compare_profiles
+from bench.harness import BenchPlan
 from bench.report import RESULTS_BEGIN, load_results, results_markdown, update_docs, write_result
 from bench.rss import TreeSampler
 from bench.sizes import Size, parse_size
@@ -25,7 +27,7 @@ ML_STAGES = ("ml_cluster", "ml_propensity_fit", "ml_scoring", "ml_recommendation
 @pytest.fixture(scope="module")
 def tiny_bench(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> tuple[dict, Path]:
     home = tmp_path_factory.mktemp("bench") / "home"
-    return bench(TINY, repeat=1, settings_home=home, days_after=2), home
+    return bench(TINY, repeat=1, settings_home=home, days_after=1), home
 
 
 def test_parse_size() -> None:
@@ -33,6 +35,13 @@ def test_parse_size() -> None:
     assert parse_size("300x5") == Size("300x5", 300, 5)
     with pytest.raises(ValueError):
         parse_size("huge")
+
+
+def test_the_days_after_follow_the_full_build_one_a_day(tmp_path: Path) -> None:
+    # The tiny bench below runs one day after its build (CI time); `--days-after N` runs these N.
+    plan = BenchPlan(size=parse_size("300x5"), repeat=1, home=tmp_path, days_after=3)
+    assert plan.last_full_day == date(2026, 6, 5)
+    assert plan.days_after_build == [date(2026, 6, 6), date(2026, 6, 7), date(2026, 6, 8)]
 
 
 def test_tree_sampler_sees_the_process() -> None:
@@ -57,7 +66,7 @@ def test_result_has_every_field(tiny_bench: tuple[dict, Path]) -> None:
     assert document["peer"]["status"] == "completed"
     assert document["incremental"]["seconds"] > 0
     assert document["incremental"]["day"] == "2026-06-04"
-    assert [day["day"] for day in document["days_after"]] == ["2026-06-04", "2026-06-05"]
+    assert [day["day"] for day in document["days_after"]] == ["2026-06-04"]
     assert document["days_after"][0]["seconds"] == document["incremental"]["seconds"]
     assert all(day["stages"]["total"]["seconds"] > 0 for day in document["days_after"])
     assert document["handwritten_floor"]["seconds"] > 0

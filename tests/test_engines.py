@@ -3,10 +3,22 @@ the connection path does (the Spark engine is exercised by tests/test_spark_pari
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
 import pandas as pd
 import pyarrow as pa
+import pytest
 
-from huaxiang.engines import DuckDBEngine, is_spark_target, spark_conf
+from huaxiang.engines import (
+    DuckDBEngine,
+    is_spark_target,
+    release_engine_process,
+    run_in_engine_process,
+    shared_engine_process,
+    spark_conf,
+)
+from huaxiang.settings import Settings
 from huaxiang.warehouse import connect
 from ml_assets import features
 
@@ -64,3 +76,43 @@ def test_local_copy_gives_duckdb_sql_the_engine_relations(tmp_path) -> None:
             assert local.execute("select sum(units) from facts.rollup where user_id = 1").fetchone()[0] == 12
         with features.local_copy(conn, ["facts.rollup"]) as same:
             assert same is conn
+
+
+def engine_pid(engine, table: str) -> tuple[int, int]:
+    """Runs in the engine process: its pid, and a read through its engine."""
+    return os.getpid(), engine.read_arrow(f"select count(*) as n from {table}").column("n")[0].as_py()
+
+
+def failing_call(engine) -> None:
+    raise ValueError("no such tag")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_engine_calls_share_one_process_only_inside_the_shared_block(tmp_path) -> None:
+    """One child per call by default (its JVM exits with it); inside `shared_engine_process` the
+    calls share one child until it is released (before dbt opens the catalog) or the block ends."""
+    settings = dataclasses.replace(Settings.from_env(), home=tmp_path, dbt_target="duckdb")
+    with connect(tmp_path / "warehouse.duckdb") as conn:
+        conn.execute("create table t as select * from range(3)")
+
+    first, second = (run_in_engine_process(settings, engine_pid, "t") for _ in range(2))
+    assert first[1] == second[1] == 3 and first[0] != second[0] and first[0] != os.getpid()
+
+    with shared_engine_process(settings):
+        (one, _), (two, _) = (run_in_engine_process(settings, engine_pid, "t") for _ in range(2))
+        assert one == two
+        with pytest.raises(RuntimeError, match="ValueError: no such tag"):
+            run_in_engine_process(settings, failing_call)  # an error is handed back, the child lives on
+        assert run_in_engine_process(settings, engine_pid, "t")[0] == one
+        release_engine_process(tmp_path)
+        assert not _pid_alive(one)
+        three, _ = run_in_engine_process(settings, engine_pid, "t")
+        assert three != one
+    assert not _pid_alive(three)

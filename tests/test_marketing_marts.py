@@ -80,7 +80,7 @@ def write_ml_stand_in(conn: duckdb.DuckDBPyConnection, truth_dir: Path) -> None:
         """,
         [truth],
     )
-    # No recommendations: audience members carry no products here (tests/test_tag_history_e2e.py has them).
+    # No recommendations: audience members carry no products here (tests/test_daily_runs_e2e.py has them).
     conn.execute(f"create or replace table ml.user_recommendations ({ML_TABLES['user_recommendations']})")
 
 

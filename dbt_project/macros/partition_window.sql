@@ -1,11 +1,23 @@
 {#-
-    The run's business-day window: vars partition_start .. partition_end, inclusive.
+    The run's business-day window: partition_start .. partition_end, inclusive.
     Incremental models delete the window from themselves first (pre-hook) and then append what the
     window holds now, so re-running a day replaces it and a day that became empty becomes empty.
+
+    huaxiang's dbt steps hand the window over as environment variables (HUAXIANG_WINDOW_START /
+    HUAXIANG_WINDOW_END); without them the vars of the same names apply (`--vars`, the open
+    defaults of dbt_project.yml, unit-test overrides). Not `--vars` from the steps: dbt re-parses
+    the whole project whenever its command-line vars change, but only the files that read an
+    environment variable when that variable changes.
 -#}
 
+{% macro partition_window_value(name) -%}
+    {%- set variable = {'partition_start': 'HUAXIANG_WINDOW_START', 'partition_end': 'HUAXIANG_WINDOW_END'}[name] -%}
+    {{ return(env_var(variable, '') or var(name)) }}
+{%- endmacro %}
+
+
 {% macro partition_window_var(name) -%}
-    {%- set value = var(name) | string -%}
+    {%- set value = partition_window_value(name) | string -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value) -%}
         {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a YYYY-MM-DD date, got '" ~ value ~ "'") }}
     {%- endif -%}

@@ -2,17 +2,20 @@
 stops the next (a blocking check only stops *other* steps). The tag history (a dbt snapshot of the
 marts) is its own last layer: it runs once the marts passed their tests."""
 
-import json
+import dataclasses
+import os
+import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from huaxiang.dbt_manifest import manifest_path
-from huaxiang.engines import is_spark_target
-from huaxiang.settings import DBT_PROJECT_DIR
+from huaxiang.dbt_manifest import keep_partial_parse, manifest_path, seed_partial_parse
+from huaxiang.engines import is_spark_target, register_landing_views, release_engine_process
+from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.partitions import partition_days, window_vars
 from orchestration.resources import WAREHOUSE_WRITER_POOL
 
@@ -36,6 +39,8 @@ DBT_LAYERS = (
         "The tag history: snapshot marts.user_tag_history of marts.user_tags and its business-day view.",
     ),
 )
+# The run's window, as dbt reads it (macro partition_window_value).
+WINDOW_VARIABLES = ("HUAXIANG_WINDOW_START", "HUAXIANG_WINDOW_END")
 # The history layer writes to schema marts: its tables are published with the marts.
 SCHEMA_TO_GROUP = {schema: schema for schema in ("staging", "facts", "marts")}
 
@@ -59,8 +64,30 @@ def dbt_project(target: str) -> DbtProject:
     return DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target=target)
 
 
-def _dbt_vars(context: dg.AssetExecutionContext, layer: DbtLayer) -> dict[str, str]:
-    return window_vars(partition_days(context)) if layer.partitioned else {}
+def _dbt_window(context: dg.AssetExecutionContext, layer: DbtLayer) -> dict[str, str]:
+    """The run's window for dbt (macro partition_window_value): environment variables, not `--vars`,
+    so that dbt's partial parse survives from one day to the next."""
+    if not layer.partitioned:
+        return {}
+    window = window_vars(partition_days(context))
+    return {"HUAXIANG_WINDOW_START": window["partition_start"], "HUAXIANG_WINDOW_END": window["partition_end"]}
+
+
+@contextmanager
+def _window_environment(variables: dict[str, str]) -> Iterator[None]:
+    """Set `variables` in this process's environment for the block (a step starts dbt in it)."""
+    saved = {name: os.environ.get(name) for name in WINDOW_VARIABLES}
+    os.environ.update(variables)
+    for name in set(WINDOW_VARIABLES) - set(variables):
+        os.environ.pop(name, None)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def build_dbt_layer_assets(
@@ -77,15 +104,30 @@ def build_dbt_layer_assets(
         pool=WAREHOUSE_WRITER_POOL,
     )
     def layer_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-        if layer.name == DBT_LAYERS[0].name and is_spark_target(target):
-            # Spark reads the landing zone through views (macro register_spark_sources); make sure
-            # they (and the ml source tables) exist in this catalog before staging reads them.
-            dbt.cli(["run-operation", "register_spark_sources"], manifest=manifest_path()).wait()
-        args = ["build"]
-        variables = _dbt_vars(context, layer)
-        if variables:
-            args += ["--vars", json.dumps(variables)]
-        yield from dbt.cli(args, context=context).stream()
+        settings = dataclasses.replace(Settings.from_env(), dbt_target=target)
+        if is_spark_target(target):
+            release_engine_process(settings.home)  # dbt's JVM opens the local catalog
+            if layer.name == DBT_LAYERS[0].name:
+                # Spark reads the landing zone through views (macro register_spark_sources); make
+                # sure they (and the ml source tables) exist before staging reads them (once per
+                # process: the raw checks before this step have usually registered them).
+                register_landing_views(settings)
+        # Unit tests check the models' code, not the day's data: they run in CI (`make test`) and
+        # with `dbt test --select test_type:unit`, not in every production build (dbt's advice).
+        args = ["build", "--exclude-resource-type", "unit_test"]
+        # dagster-dbt's folder naming (one per step and run; bench/stages.py reads run_results there).
+        target_path = (
+            DBT_PROJECT_DIR
+            / "target"
+            / f"{context.op_execution_context.op.name}-{context.run.run_id[:7]}-{uuid.uuid4().hex[:7]}"
+        )
+        seed_partial_parse(settings, target_path)
+        try:
+            with _window_environment(_dbt_window(context, layer)):  # read when dbt's process starts
+                invocation = dbt.cli(args, context=context, target_path=target_path)
+            yield from invocation.stream()
+        finally:
+            keep_partial_parse(settings, target_path)  # a failed build parsed the project all the same
 
     return layer_assets
 
