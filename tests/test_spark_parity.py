@@ -27,6 +27,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -85,8 +86,8 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-6
 
 
-def run_dbt(home: Path, target: str, *args: str) -> float:
-    """`dbt <args>` on `target` against `home`; the seconds it took."""
+def run_dbt(home: Path, target: str, *args: str) -> subprocess.CompletedProcess:
+    """`dbt <args>` on `target` against `home`."""
     env = {**os.environ, **SPARK_ENV, "HUAXIANG_HOME": str(home), "HUAXIANG_TARGET": target}
     command = [
         dbt_executable(),
@@ -102,11 +103,7 @@ def run_dbt(home: Path, target: str, *args: str) -> float:
         "--log-path",
         str(home / f"dbt_logs_{target}"),
     ]
-    started = time.perf_counter()
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=2400)
-    elapsed = time.perf_counter() - started
-    assert completed.returncode == 0, f"dbt {' '.join(args)} on {target} failed:\n{completed.stdout[-8000:]}"
-    return elapsed
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=2400)
 
 
 def generate_home(home: Path, users: int, days: int) -> None:
@@ -147,6 +144,7 @@ class Builds:
     quality: QualityReport
     spark: dict  # Spark's `ml` tables (`ml.<table>`) and parity query results, read in one engine process
     queries: dict[str, tuple[str, tuple[str, ...]]]
+    unit_tests: subprocess.CompletedProcess  # `dbt test --select test_type:unit` on Spark
 
 
 @pytest.fixture(scope="module")
@@ -174,6 +172,10 @@ def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Buil
         started = time.perf_counter()
         quality = quality_report(settings)
         timings["spark_quality_report"] = time.perf_counter() - started
+    # The graph's builds leave the dbt unit tests out (they test code, not data): run them on Spark here.
+    started = time.perf_counter()
+    unit_tests = run_dbt(spark_home, "spark", "test", "--select", "test_type:unit")
+    timings["spark_unit_tests"] = time.perf_counter() - started
     started = time.perf_counter()
     wanted = {f"ml.{t}": f"select * from ml.{t}" for t in ML_TABLES}
     if summary.success:  # the marts exist: their parity queries too, in the same engine process
@@ -181,7 +183,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> Buil
     spark = run_in_engine_process(spark_settings(spark_home), read_queries, wanted)
     timings["spark_reads"] = time.perf_counter() - started
     report_timings(spark_home, f"spark ({USERS} × {DAYS})", timings)
-    return Builds(spark_home, duckdb_home, summary, quality, spark, queries)
+    return Builds(spark_home, duckdb_home, summary, quality, spark, queries, unit_tests)
 
 
 @pytest.fixture(scope="module")
@@ -191,8 +193,9 @@ def parity_home(builds: Builds) -> Path:
     home = builds.duckdb_home
     started = time.perf_counter()
     write_ml_into_duckdb(home / "warehouse.duckdb", builds.spark)
-    seconds = run_dbt(home, "duckdb", "build", "--select", "path:models/marts")
-    print(f"\nDuckDB marts on Spark's ml tables: {time.perf_counter() - started:.1f} s (dbt build {seconds:.1f} s)")
+    built = run_dbt(home, "duckdb", "build", "--select", "path:models/marts", "--exclude-resource-type", "unit_test")
+    assert built.returncode == 0, f"dbt build of the marts on DuckDB failed:\n{built.stdout[-8000:]}"
+    print(f"\nDuckDB marts on Spark's ml tables: {time.perf_counter() - started:.1f} s")
     return home
 
 
@@ -218,6 +221,13 @@ def test_huaxiang_run_materializes_the_whole_graph_on_spark(builds: Builds) -> N
     with connect(Path(summary.published) / "marts.duckdb", read_only=True) as conn:
         published_users = conn.execute("select count(*) from user_profile").fetchone()[0]
     assert published_users == summary.mart_rows["user_profile"]
+
+
+def test_the_dbt_unit_tests_pass_on_spark(builds: Builds) -> None:
+    assert builds.unit_tests.returncode == 0, builds.unit_tests.stdout[-8000:]
+    unit_tests = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())["unit_tests"]
+    passed = re.search(r"PASS=(\d+)", builds.unit_tests.stdout)
+    assert passed and int(passed.group(1)) == len(unit_tests) > 0, builds.unit_tests.stdout[-2000:]
 
 
 def test_the_quality_report_reads_the_spark_quarantine(builds: Builds) -> None:
