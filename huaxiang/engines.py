@@ -366,7 +366,9 @@ def run_in_engine_process(settings: Settings, function: Callable[..., Any], *arg
         try:
             return server.call(function, *args)
         finally:
-            if settings.home not in _shared_homes:
+            if settings.home not in _shared_homes or not server.alive:
+                if _servers.get(settings.home) is server:
+                    del _servers[settings.home]
                 server.close()
 
 
@@ -417,14 +419,21 @@ class _EngineServer:
             self._connection.send((function.__module__, function.__qualname__, args))
             status, value = self._connection.recv()
         except (EOFError, OSError) as error:
+            log = self._log_tail()
             self.close()
-            raise RuntimeError(f"engine process failed ({self.process.returncode}):\n{self._log_tail()}") from error
+            raise RuntimeError(f"engine process failed ({self.process.returncode}):\n{log}") from error
         if status != "ok":
             raise RuntimeError(f"engine process failed: {value}")
         return value
 
+    @property
+    def alive(self) -> bool:
+        return not self._connection.closed and self.process.poll() is None
+
     def close(self) -> None:
         """End the child: closing the socket makes it stop its engine (and JVM) and exit."""
+        if self._stderr.closed:
+            return
         if not self._connection.closed:
             self._connection.close()
         try:

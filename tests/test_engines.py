@@ -116,3 +116,19 @@ def test_engine_calls_share_one_process_only_inside_the_shared_block(tmp_path) -
         three, _ = run_in_engine_process(settings, engine_pid, "t")
         assert three != one
     assert not _pid_alive(three)
+
+
+def dying_call(engine) -> None:
+    os._exit(3)  # the engine process dies (a JVM crash, the OOM killer)
+
+
+def test_a_dead_engine_process_is_a_clear_error_and_is_replaced(tmp_path) -> None:
+    settings = dataclasses.replace(Settings.from_env(), home=tmp_path, dbt_target="duckdb")
+    with connect(tmp_path / "warehouse.duckdb") as conn:
+        conn.execute("create table t as select * from range(2)")
+    with shared_engine_process(settings):
+        first, _ = run_in_engine_process(settings, engine_pid, "t")
+        with pytest.raises(RuntimeError, match=r"engine process failed \(3\)"):
+            run_in_engine_process(settings, dying_call)
+        second, rows = run_in_engine_process(settings, engine_pid, "t")
+        assert second != first and rows == 2
