@@ -27,10 +27,11 @@ run: prepare
 	$(BIN)/huaxiang generate --users $(USERS) --days $(DAYS) --holdout-days $(HOLDOUT_DAYS) --bad-rate $(BAD_RATE)
 	$(BIN)/huaxiang run
 
-# Two workers, a test file each (--dist loadfile: a file's module fixtures are built once); most
-# of a test's time is one-threaded dbt/Dagster/JVM start-up, so two workers use the two cores.
+# Three workers, a test file each (--dist loadfile: a file's module fixtures are built once). Most
+# of a test's time is one-threaded dbt/Dagster/JVM start-up and waiting on subprocesses (two
+# workers kept 2 cores ~63 % busy), so a third worker fills the gaps (docs/testing.md).
 test: prepare
-	$(BIN)/pytest -q -ra --durations=25 -n 2 --dist loadfile
+	$(BIN)/pytest -q -ra --durations=25 -n 3 --dist loadfile
 
 test-fast: prepare
 	$(BIN)/pytest -q -m "not slow"
