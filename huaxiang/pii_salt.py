@@ -75,7 +75,9 @@ def _home_salt(home: Path) -> str:
 def _read_salt(path: Path) -> str:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise UserFacingError(f"the PII salt {path} can be read by others (mode {mode:o}): run `chmod 600 {path}`")
+        raise UserFacingError(
+            f"the PII salt {path} can be read by others (mode {mode:o}): run `chmod 600 {path}`"
+        )
     salt = path.read_text().strip()
     if not salt:
         # A salt being written by a concurrent first run reads empty for an instant; an empty file

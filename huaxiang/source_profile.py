@@ -41,7 +41,8 @@ SIGNALS: dict[str, tuple[str, str]] = {
     ),
     "clickstream": (
         "behaviour events other than purchases (views, searches, carts, favourites)",
-        "browsing and funnel tags are built from purchases only; conversion and search shares are undefined or trivial",
+        "browsing and funnel tags are built from purchases only; conversion and search shares are "
+        "undefined or trivial",
     ),
     "demographics": (
         "gender, birth date or city tier",

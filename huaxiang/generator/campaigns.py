@@ -134,7 +134,11 @@ def assign(
     last_us = clock.bounds(day)[1] - 1
     # At least a second passes between send, open and click.
     opened_us = sent + US_PER_SECOND + _delay_within(last_us - sent - US_PER_SECOND, OPEN_DELAY_MEAN_S, rng)
-    clicked_us = opened_us + US_PER_SECOND + _delay_within(last_us - opened_us - US_PER_SECOND, CLICK_DELAY_MEAN_S, rng)
+    clicked_us = (
+        opened_us
+        + US_PER_SECOND
+        + _delay_within(last_us - opened_us - US_PER_SECOND, CLICK_DELAY_MEAN_S, rng)
+    )
     return Assignment(
         campaign=campaign,
         users=users,

@@ -82,7 +82,9 @@ class ParseSpec(_Strict):
     def _options_fit_type(self) -> ParseSpec:
         if self.format is not None and self.type not in ("date", "timestamp"):
             raise ValueError(f"format applies to date and timestamp columns, not {self.type}")
-        if any(f in EPOCH_FORMATS for f in self.formats) and (self.type != "timestamp" or len(self.formats) > 1):
+        if any(f in EPOCH_FORMATS for f in self.formats) and (
+            self.type != "timestamp" or len(self.formats) > 1
+        ):
             raise ValueError("epoch / epoch_ms is the only format of a timestamp column")
         if (self.decimal != "." or self.thousands) and self.type != "number":
             raise ValueError("decimal and thousands apply to number columns")
@@ -125,7 +127,9 @@ class SourceSpec(_Strict):
     @classmethod
     def _bare_types(cls, value: Any) -> Any:
         if isinstance(value, dict):
-            return {column: {"type": spec} if isinstance(spec, str) else spec for column, spec in value.items()}
+            return {
+                column: {"type": spec} if isinstance(spec, str) else spec for column, spec in value.items()
+            }
         return value
 
     def file_format(self) -> str:
@@ -134,7 +138,9 @@ class SourceSpec(_Strict):
         suffixes = {FILE_FORMATS.get(Path(pattern).suffix.lower()) for pattern in self.files}
         if len(suffixes) == 1 and None not in suffixes:
             return suffixes.pop()
-        raise ValueError("cannot tell the format from the file names; set format: csv | whitespace | parquet | xlsx")
+        raise ValueError(
+            "cannot tell the format from the file names; set format: csv | whitespace | parquet | xlsx"
+        )
 
 
 class ColumnSpec(_Strict):
@@ -186,7 +192,11 @@ class TableSpec(_Strict):
         if not isinstance(value, dict):
             return value
         return {
-            column: spec if isinstance(spec, dict) else {"expr": spec} if isinstance(spec, str) else {"value": spec}
+            column: spec
+            if isinstance(spec, dict)
+            else {"expr": spec}
+            if isinstance(spec, str)
+            else {"value": spec}
             for column, spec in value.items()
         }
 
@@ -241,7 +251,8 @@ def load_mapping(path: Path) -> Mapping:
         mapping = Mapping.model_validate(document)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}" for issue in error.errors()
+            f"{'.'.join(str(part) for part in issue['loc']) or '(top)'}: {issue['msg']}"
+            for issue in error.errors()
         )
         raise UserFacingError(f"mapping {path}: {problems}") from error
     _check_names(mapping, path)
@@ -254,7 +265,9 @@ def _check_names(mapping: Mapping, path: Path) -> None:
     for kind, names in (("sources", mapping.sources), ("views", mapping.views)):
         for name in names:
             if not NAME_PATTERN.match(name) or name.startswith("__"):
-                raise mapping_error(path, f"{kind}.{name}", "names are letters, digits and _ (usable in SQL unquoted)")
+                raise mapping_error(
+                    path, f"{kind}.{name}", "names are letters, digits and _ (usable in SQL unquoted)"
+                )
     shared = set(mapping.sources) & set(mapping.views)
     if shared:
         raise mapping_error(path, f"views.{sorted(shared)[0]}", "a view cannot have the name of a source")
@@ -264,7 +277,9 @@ def _check_names(mapping: Mapping, path: Path) -> None:
         except ValueError as error:
             raise mapping_error(path, f"sources.{name}", str(error)) from error
         if not source.header and not source.columns and source.file_format() in ("csv", "whitespace"):
-            raise mapping_error(path, f"sources.{name}.columns", "a file without a header needs its column names")
+            raise mapping_error(
+                path, f"sources.{name}.columns", "a file without a header needs its column names"
+            )
 
 
 def _check_table(path: Path, table: str, spec: TableSpec, mapping: Mapping) -> None:
@@ -285,7 +300,9 @@ def _check_table(path: Path, table: str, spec: TableSpec, mapping: Mapping) -> N
             )
     for column in spec.aggregate:
         if column in contract.key:
-            raise mapping_error(path, f"{where}.aggregate.{column}", "key columns are what rows are merged by")
+            raise mapping_error(
+                path, f"{where}.aggregate.{column}", "key columns are what rows are merged by"
+            )
     defaults = DERIVED_DEFAULTS.get(table, {})
     for column in required_columns(table):
         if column in spec.columns:

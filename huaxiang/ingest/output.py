@@ -69,7 +69,9 @@ def write_landing(
 
 def _rows_by_day(con: duckdb.DuckDBPyConnection, table: BuiltTable) -> Iterator[tuple[date, pa.Table]]:
     """Stream the table sorted by day and key, one day at a time, so memory holds a day, not the table."""
-    reader = con.execute(f"SELECT * FROM {table.plan.output} ORDER BY {table.order_by}").fetch_record_batch(BATCH_ROWS)
+    reader = con.execute(f"SELECT * FROM {table.plan.output} ORDER BY {table.order_by}").fetch_record_batch(
+        BATCH_ROWS
+    )
     current: date | None = None
     parts: list[pa.RecordBatch] = []
     for batch in reader:

@@ -89,7 +89,8 @@ class IngestReport:
 
     def render(self) -> str:
         lines = [
-            f"Ingest '{self.mapping_name}' ({self.mapping_path}) from {self.source_dir} in {self.seconds:.1f}s",
+            f"Ingest '{self.mapping_name}' ({self.mapping_path}) from {self.source_dir} "
+            f"in {self.seconds:.1f}s",
             self._days_line(),
             "",
             f"{'table':<16}{'from':<14}{'read':>12}{'filtered':>10}{'rejected':>10}{'merged':>10}{'landed':>12}",
@@ -97,7 +98,8 @@ class IngestReport:
         for counts in self.tables:
             if counts.source is None:
                 lines.append(
-                    f"{counts.table:<16}{'-':<14}{'-':>12}{'-':>10}{'-':>10}{'-':>10}{0:>12,}  (not in source)"
+                    f"{counts.table:<16}{'-':<14}{'-':>12}{'-':>10}{'-':>10}{'-':>10}{0:>12,}"
+                    "  (not in source)"
                 )
                 continue
             lines.append(
@@ -126,7 +128,9 @@ class IngestReport:
 
     def _days_line(self) -> str:
         where = f"into {self.landing_dir}" if self.written else "— nothing landed"
-        zones = f"business timezone {self.business_timezone}; naive source times read as {self.source_timezone}"
+        zones = (
+            f"business timezone {self.business_timezone}; naive source times read as {self.source_timezone}"
+        )
         if not self.days:
             return f"No day to land ({zones}) {where}"
         return f"{len(self.days)} day(s) {self.days[0]} .. {self.days[-1]} ({zones}) {where}"

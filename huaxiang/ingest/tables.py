@@ -130,7 +130,9 @@ def _plan_column(
         raw = f"coalesce({raw}, {literal(spec.default)})"
     value = raw
     if spec.map is not None:
-        cases = " ".join(f"WHEN {literal(key)} THEN {literal(target_value)}" for key, target_value in spec.map.items())
+        cases = " ".join(
+            f"WHEN {literal(key)} THEN {literal(target_value)}" for key, target_value in spec.map.items()
+        )
         otherwise = raw if spec.unmapped == "keep" else "NULL"
         value = f"CASE CAST({raw} AS VARCHAR) {cases} ELSE {otherwise} END"
     source_type = _bind(con, mapping_path, where, value, from_clause)
@@ -183,7 +185,9 @@ def _check_aggregates(con: duckdb.DuckDBPyConnection, mapping_path: Path, plan: 
         try:
             con.execute(f"DESCRIBE SELECT ({expression}) FROM {relation} GROUP BY {keys}")
         except duckdb.Error as error:
-            raise mapping_error(mapping_path, f"tables.{plan.name}.aggregate.{column}", first_line(error)) from error
+            raise mapping_error(
+                mapping_path, f"tables.{plan.name}.aggregate.{column}", first_line(error)
+            ) from error
 
 
 # --- building --------------------------------------------------------------------------------
@@ -216,7 +220,8 @@ def build_table(
         raise mapping_error(
             mapping_path,
             f"tables.{plan.name}.join",
-            f"turns {source.rows:,} rows of {source.name} into {joined:,}; join views that have one row per join key",
+            f"turns {source.rows:,} rows of {source.name} into {joined:,}; "
+            "join views that have one row per join key",
         )
     # Rows the table's `where` leaves out are only counted; a source-rejected row stays a reject.
     con.execute(f"DELETE FROM {plan.rows} WHERE NOT {KEPT} AND {SOURCE_REASON} IS NULL")
@@ -248,7 +253,9 @@ def build_table(
 
 def _classified_sql(plan: TablePlan) -> str:
     primary = ident(plan.spec.from_)
-    rules = " ".join(f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in plan.spec.reject.items())
+    rules = " ".join(
+        f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in plan.spec.reject.items()
+    )
     selected = [
         f"{primary}._file AS {FILE}",
         f"{primary}._line AS {LINE}",
@@ -296,7 +303,9 @@ def _reason_sql(plan: TablePlan) -> str:
     for column in plan.columns:
         if column.rejects_bad_values:
             present = f"nullif(trim(CAST({_value(column.name)} AS VARCHAR)), '') IS NOT NULL"
-            cases.append(f"WHEN {present} AND {ident(column.name)} IS NULL THEN {literal('bad_' + column.name)}")
+            cases.append(
+                f"WHEN {present} AND {ident(column.name)} IS NULL THEN {literal('bad_' + column.name)}"
+            )
     for name in required_columns(plan.name):
         missing = f"{ident(name)} IS NULL"
         if plan.contract.schema.field(name).type == pa.string():

@@ -135,13 +135,9 @@ class _Judge:
         lifts = [
             self.rows[past] / baseline.rows
             for past, info in self.special.items()
-            if past < day
-            and past in self.rows
-            and info.name == event.name
-            and info.offset == event.offset
+            if past < day and past in self.rows and info.name == event.name and info.offset == event.offset
             and info.year != event.year
-            and (baseline := self.ordinary_baseline(past)) is not None
-            and baseline.rows > 0
+            and (baseline := self.ordinary_baseline(past)) is not None and baseline.rows > 0
         ]
         if not lifts:
             return None, event

@@ -111,9 +111,8 @@ def _values(frame: FrameSpec, window: Window, timezone: str, profile: SourceProf
         "tz": timezone,
         # What the source profile says was landed per day of this frame's table (volume frames).
         "recorded_days": [day for day in recorded_days if window.start <= day <= window.end],
-        "recorded_rows": [
-            rows for day, rows in zip(recorded_days, recorded_rows, strict=True) if window.start <= day <= window.end
-        ],
+        "recorded_rows": [rows for day, rows in zip(recorded_days, recorded_rows, strict=True)
+                          if window.start <= day <= window.end],
         **frame.query.params,
     }
 

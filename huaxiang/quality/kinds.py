@@ -232,7 +232,9 @@ class SparkDialect(Dialect):
         return f"cast(unix_timestamp({end}) - unix_timestamp({start}) as double) / 3600"
 
     def recorded_rows(self) -> str:
-        return "select inline(arrays_zip($recorded_days::date[], $recorded_rows::bigint[])) as (day, recorded_rows)"
+        return (
+            "select inline(arrays_zip($recorded_days::date[], $recorded_rows::bigint[])) as (day, recorded_rows)"
+        )
 
     def unpivot(self, source: str, groups: list[str], name: str, values: list[str]) -> str:
         value = values[0] if len(values) == 1 else f"({', '.join(values)})"

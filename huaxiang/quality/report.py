@@ -35,7 +35,9 @@ def expectations_markdown(result: SuiteResult) -> str:
         "| frame | column | expectation | ok | observed | unexpected | examples |",
         "|---|---|---|---|---|---|---|",
     ]
-    ordered = sorted(result.outcomes, key=lambda o: (not o.failed, o.severity != ERROR, not o.accepted))
+    ordered = sorted(
+        result.outcomes, key=lambda o: (not o.failed, o.severity != ERROR, not o.accepted)
+    )
     for outcome in ordered:
         examples = "; ".join(outcome.examples)
         if outcome.error:
