@@ -111,7 +111,13 @@ def test_comparison_reports_a_changed_value(tiny_bench: tuple[dict, Path]) -> No
 
 @pytest.mark.slow
 def test_results_file_and_docs_table(tiny_bench: tuple[dict, Path], tmp_path: Path) -> None:
-    document = {**tiny_bench[0], "size": {"name": "S", "users": 300, "days": 3}}
+    # The tiny bench measures one day after its build; the table of several is drawn from two.
+    day = tiny_bench[0]["days_after"][0]
+    document = {
+        **tiny_bench[0],
+        "size": {"name": "S", "users": 300, "days": 3},
+        "days_after": [day, {**day, "day": "2026-06-05"}],
+    }
     path = write_result(document, tmp_path / "results")
     assert load_results(tmp_path / "results") == {"S": document}
     docs = tmp_path / "benchmarks.md"
