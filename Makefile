@@ -30,8 +30,10 @@ run: prepare
 # Three workers, a test file each (--dist loadfile: a file's module fixtures are built once). Most
 # of a test's time is one-threaded dbt/Dagster/JVM start-up and waiting on subprocesses (two
 # workers kept 2 cores ~63 % busy), so a third worker fills the gaps (docs/testing.md).
+# --no-loadscope-reorder: files are handed out in the order tests/conftest.py gives (longest
+# first), not by their number of tests (xdist's default put the 4-test Spark file near the end).
 test: prepare
-	$(BIN)/pytest -q -ra --durations=25 -n 3 --dist loadfile
+	$(BIN)/pytest -q -ra --durations=25 -n 3 --dist loadfile --no-loadscope-reorder
 
 test-fast: prepare
 	$(BIN)/pytest -q -m "not slow"

@@ -15,18 +15,24 @@ import pytest
 
 from huaxiang.settings import REPO_ROOT, Settings
 
-# Under `make test` (pytest -n 2 --dist loadfile) each file runs on one worker, handed out in
-# collection order: the longest files go first, so that no worker is left with one at the end.
+# Under `make test` (pytest -n 3 --dist loadfile --no-loadscope-reorder) each file runs on one
+# worker, handed out in collection order: the longest files go first (measured in the fresh-clone
+# CI run of 2026-12-07), so that no worker is left with one at the end.
 LONGEST_FIRST = (
     "test_spark_parity.py",
     "test_scenarios_e2e.py",
+    "test_operations_e2e.py",
+    "test_real_pipeline.py",
     "test_reproducible_marts.py",
     "test_daily_runs_e2e.py",
-    "test_dbt_staging.py",
-    "test_real_pipeline.py",
-    "test_bench.py",
-    "test_mappings_e2e.py",
     "test_gates_e2e.py",
+    "test_dbt_staging.py",
+    "test_bench.py",
+    "test_facts_incremental.py",
+    "test_suppression.py",
+    "test_mappings_e2e.py",
+    "test_report_browser.py",
+    "test_ml_acceptance.py",
     "test_cli.py",
 )
 
