@@ -33,7 +33,6 @@ LONGEST_FIRST = (
     "test_mappings_e2e.py",
     "test_report_browser.py",
     "test_ml_acceptance.py",
-    "test_cli.py",
 )
 
 SMALL_USERS = 400
@@ -111,7 +110,7 @@ class CliHome:
 @pytest.fixture(scope="session")
 def cli_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> CliHome:
     """`huaxiang generate` (CLI_USERS × CLI_DAYS, 1 % bad rows) then `huaxiang run`, from the command
-    line, once per session: test_cli checks what they print and leave, test_operations_e2e starts
+    line, once per session: test_operations_e2e checks what they print and leave, and starts
     from copies of the published home."""
     home = tmp_path_factory.mktemp("cli-home")
     generated = run_cli("generate", "--users", str(CLI_USERS), "--days", str(CLI_DAYS), "--bad-rate", "0.01", home=home)

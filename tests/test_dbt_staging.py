@@ -41,8 +41,12 @@ PII_SALT = "test-salt-3f9c2a7e51"
 DIMENSIONS = ("users", "products", "campaigns")
 
 
-def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess.CompletedProcess:
-    """`dbt <args>` against the warehouse in `home`; target/ and logs/ stay in `home` too."""
+def run_dbt(
+    home: Path, *args: str, variables: dict | None = None, unit_tests: bool = False
+) -> subprocess.CompletedProcess:
+    """`dbt <args>` against the warehouse in `home`; target/ and logs/ stay in `home` too. A `build`
+    leaves the dbt unit tests out unless `unit_tests` (they test code, not data: the session's
+    `warehouse` build runs them once)."""
     env = {
         **os.environ,
         "HUAXIANG_HOME": str(home),
@@ -64,6 +68,8 @@ def run_dbt(home: Path, *args: str, variables: dict | None = None) -> subprocess
     ]
     if variables:
         command += ["--vars", json.dumps(variables)]
+    if args[0] == "build" and not unit_tests:
+        command += ["--exclude-resource-type", "unit_test"]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1200)
     assert completed.returncode == 0, f"dbt {' '.join(args)} failed:\n{completed.stdout[-6000:]}"
     return completed
@@ -81,12 +87,13 @@ def fixture_data() -> RawFixture:
 
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory: pytest.TempPathFactory, fixture_data: RawFixture) -> Path:
-    """A warehouse with the fixture landed, loaded and built by `dbt build` (tests included)."""
+    """A warehouse with the fixture landed, loaded and built by `dbt build` (data tests and every dbt
+    unit test included: the graph's builds leave the unit tests out, this is where they run on DuckDB)."""
     home = tmp_path_factory.mktemp("huaxiang_home")
     fixture_data.land(home / "landing")
     fixture_data.load(home / "landing", home / "warehouse.duckdb")
     create_ml_tables(home / "warehouse.duckdb")
-    run_dbt(home, "build")
+    run_dbt(home, "build", unit_tests=True)
     return home
 
 

@@ -100,7 +100,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
             for table in RAW_TABLES:
                 load_partition(conn, home / "landing", table, day)
         write_ml_stand_in(conn, home / "truth")
-    run_dbt(home, "build", "--select", *[f"+{mart}" for mart in MARKETING_MARTS])
+    run_dbt(
+        home, "build", "--select", *[f"+{mart}" for mart in MARKETING_MARTS], "--exclude-resource-type", "unit_test"
+    )
     yield Shop(home)
 
 

@@ -1,5 +1,6 @@
 """Operating the project as users do: a UI backfill over GraphQL, a BI reader during a publish,
-and a run killed mid-way."""
+a run killed mid-way, and the console script itself (`huaxiang generate` then `huaxiang run`, its
+errors). One module for everything built on the session's `cli_home`, so that it is built once."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import requests
 from huaxiang.generator import GeneratorConfig, generate
 from huaxiang.publish import MANIFEST_FILE, SNAPSHOT_FILE
 from huaxiang.settings import REPO_ROOT
-from tests.conftest import CliHome, huaxiang_home
+from tests.conftest import CLI_DAYS, CliHome, huaxiang_home, run_cli
 
 BIN = Path(sys.executable).parent
 START = date(2026, 6, 1)
@@ -164,7 +165,7 @@ def _run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def three_days_published(cli_home: CliHome) -> Path:
     """200 users × 3 days, generated and published by `huaxiang run` (the session's CLI home, which
-    test_cli checks): the start of the next two tests, each on its own copy."""
+    the tests at the end check): the start of the next two tests, each on its own copy."""
     assert cli_home.ran.returncode == 0, cli_home.ran.stdout + cli_home.ran.stderr
     return cli_home.home
 
@@ -250,3 +251,38 @@ def test_a_killed_run_leaves_nothing_to_clean_up(three_days_published: Path, tmp
             conn.execute("select count(*) from marts.user_profile").fetchone()[0]
             == manifest["row_counts"]["user_profile"]
         )
+
+
+# ── the console script as a user runs it (the session's `cli_home`, which the tests above copy) ──
+
+
+def test_run_without_landed_data_says_what_to_do(tmp_path: Path) -> None:
+    completed = run_cli("run", home=tmp_path)
+    assert completed.returncode == 2
+    assert "nothing is landed" in completed.stderr
+    assert "huaxiang generate" in completed.stderr
+    assert "Traceback" not in completed.stderr
+
+
+def test_bad_arguments_are_rejected_clearly(tmp_path: Path) -> None:
+    completed = run_cli("generate", "--users", "0", home=tmp_path)
+    assert completed.returncode == 2
+    assert "must be a positive integer" in completed.stderr
+
+
+@pytest.mark.slow
+def test_generate_then_run_end_to_end(cli_home: CliHome) -> None:
+    home, generated, ran = cli_home.home, cli_home.generated, cli_home.ran
+    assert generated.returncode == 0, generated.stderr
+    assert f"Landed {CLI_DAYS} day(s)" in generated.stdout
+    assert (home / "landing" / "events").is_dir()
+    assert (home / "truth" / "bad_rows.json").is_file()
+
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "succeeded" in ran.stdout
+    assert "user_profile" in ran.stdout
+    assert "0 failed" in ran.stdout
+    assert str(home / "published") in ran.stdout
+    assert (home / "published" / "marts.duckdb").is_file()
+    assert (home / "dagster" / "dagster.yaml").is_file()
+    assert (home / "warehouse.duckdb").is_file()
