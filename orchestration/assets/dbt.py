@@ -39,8 +39,6 @@ DBT_LAYERS = (
         "The tag history: snapshot marts.user_tag_history of marts.user_tags and its business-day view.",
     ),
 )
-# The run's window, as dbt reads it (macro partition_window_value).
-WINDOW_VARIABLES = ("HUAXIANG_WINDOW_START", "HUAXIANG_WINDOW_END")
 # The history layer writes to schema marts: its tables are published with the marts.
 SCHEMA_TO_GROUP = {schema: schema for schema in ("staging", "facts", "marts")}
 
@@ -75,17 +73,16 @@ def _dbt_window(context: dg.AssetExecutionContext, layer: DbtLayer) -> dict[str,
 
 @contextmanager
 def _window_environment(variables: dict[str, str]) -> Iterator[None]:
-    """Set `variables` in this process's environment for the block (a step starts dbt in it)."""
-    saved = {name: os.environ.get(name) for name in WINDOW_VARIABLES}
+    """Set `variables` in this process's environment for the block (dagster-dbt starts dbt with a
+    copy of it and takes no environment of its own)."""
+    saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
-    for name in set(WINDOW_VARIABLES) - set(variables):
-        os.environ.pop(name, None)
     try:
         yield
     finally:
         for name, value in saved.items():
             if value is None:
-                os.environ.pop(name, None)
+                os.environ.pop(name)
             else:
                 os.environ[name] = value
 
