@@ -1,111 +1,26 @@
-{{ config(materialized='table') }}
+{{ config(materialized='view') }}
 {#-
     Category interest per user as of one business day (var as_of_date; null = the latest landed
-    day), long: one row per user and L1 category (category_level 'l1') and per user and L2
-    category ('l2') the user interacted with in the 90 days ending on as_of. Interest weighs
-    behaviour (macro category_interest: view 1, click 1, favourite 2, cart 3, bought line 5);
-    shares are of the user's total interest on that level. One pass over int_user_category_daily;
+    day), long: int_user_category_interest (one row per user and L1 / L2 category interacted with
+    in the 90 days ending on as_of) with the affinity flag of var category_affinity_min_share.
     fct_user_facts takes the top categories, affinities and price levels from here.
 -#}
 
 {%- set affinity_min_share = number_var('category_affinity_min_share') %}
 
-with as_of as (
-    select {{ facts_as_of_date() }} as as_of_date
-),
-
-category_rows_90d as (
-    select categories.*
-    from {{ ref('int_user_category_daily') }} as categories
-    cross join as_of
-    where {{ in_trailing_days('categories', 90) }}
-),
-
-by_l2 as (
-    select
-        user_id,
-        category_l1,
-        category_l2,
-        sum({{ category_interest() }}) as interest,
-        sum(views) as views,
-        sum(viewed_price_percentile_sum) as viewed_price_percentile_sum,
-        sum(purchase_lines) as purchase_lines,
-        sum(purchased_price_percentile_sum) as purchased_price_percentile_sum,
-        sum(purchased_amount) as purchased_amount
-    from category_rows_90d
-    group by user_id, category_l1, category_l2
-),
-
-by_l1 as (
-    select
-        user_id,
-        category_l1,
-        sum(interest) as interest,
-        sum(views) as views,
-        sum(viewed_price_percentile_sum) as viewed_price_percentile_sum,
-        sum(purchase_lines) as purchase_lines,
-        sum(purchased_price_percentile_sum) as purchased_price_percentile_sum,
-        sum(purchased_amount) as purchased_amount
-    from by_l2
-    group by user_id, category_l1
-),
-
-levels as (
-    select
-        'l1' as category_level,
-        category_l1 as category,
-        user_id,
-        category_l1,
-        interest,
-        views,
-        viewed_price_percentile_sum,
-        purchase_lines,
-        purchased_price_percentile_sum,
-        purchased_amount
-    from by_l1
-    union all
-    select
-        'l2' as category_level,
-        category_l2 as category,
-        user_id,
-        category_l1,
-        interest,
-        views,
-        viewed_price_percentile_sum,
-        purchase_lines,
-        purchased_price_percentile_sum,
-        purchased_amount
-    from by_l2
-),
-
-shares as (
-    select
-        levels.user_id,
-        levels.category_level,
-        levels.category,
-        levels.category_l1,
-        cast(levels.interest as bigint) as interest,
-        {{ ratio('levels.interest', 'sum(levels.interest) over (partition by levels.user_id, levels.category_level)') }}
-            as interest_share,
-        cast(row_number() over (
-            partition by levels.user_id, levels.category_level
-            order by levels.interest desc, levels.category
-        ) as integer) as interest_rank,
-        cast(levels.views as bigint) as views,
-        cast(levels.viewed_price_percentile_sum as decimal(18, 6)) as viewed_price_percentile_sum,
-        cast(levels.purchase_lines as bigint) as purchase_lines,
-        cast(levels.purchased_price_percentile_sum as decimal(18, 6)) as purchased_price_percentile_sum,
-        {{ to_money('levels.purchased_amount') }} as purchased_amount,
-        as_of.as_of_date as as_of
-    from levels
-    cross join as_of
-),
-
-flagged as (
-    select
-        shares.*,
-        shares.category_level = 'l1' and shares.interest_share >= {{ affinity_min_share }} as is_affinity
-    from shares
-)
-
-select * from flagged
+select
+    user_id,
+    category_level,
+    category,
+    category_l1,
+    interest,
+    interest_share,
+    interest_rank,
+    views,
+    viewed_price_percentile_sum,
+    purchase_lines,
+    purchased_price_percentile_sum,
+    purchased_amount,
+    as_of,
+    category_level = 'l1' and interest_share >= {{ affinity_min_share }} as is_affinity
+from {{ ref('int_user_category_interest') }}

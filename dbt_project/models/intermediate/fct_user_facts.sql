@@ -1,9 +1,11 @@
 {{ config(materialized='table') }}
 {#-
     Per-user facts as of one business day (var as_of_date; null = the latest landed day), one row
-    per user whose first clean version landed by then. Computed in one pass over each daily
-    rollup (nothing after the as-of day is read), so a past as-of reproduces what was known then
-    and a new day costs one scan of the rollups, not of staging.
+    per user whose first clean version landed by then. The parts that read history come from the
+    per-user state models (int_user_activity, int_user_comebacks, fct_user_category_shares), which
+    a run updates for the users its days touch only (macros/user_state.sql); this model adds what
+    moves with the day itself — age, tenure, recency, days inactive, lifecycle — for every user.
+    Nothing after the as-of day is read, so a past as-of reproduces what was known then.
 
     Windows `_30d`/`_90d`/`_365d` are the N days ending on as_of, inclusive. Behaviour facts
     (category, brand, price, hours, channels, funnel) look at the last 90 days; preferred_platform
@@ -37,7 +39,7 @@
 {%- endfor -%}
 {%- set channel_columns = [] -%}
 {%- for channel in channels_by_cost() -%}
-    {%- do channel_columns.append((channel, 'coalesce(channel_responses.responses_per_message_' ~ channel ~ ', 0)')) -%}
+    {%- do channel_columns.append((channel, 'coalesce(activity.responses_per_message_' ~ channel ~ ', 0)')) -%}
 {%- endfor %}
 
 with as_of as (
@@ -63,75 +65,20 @@ users_as_of as (
         and (versions.valid_to_date is null or versions.valid_to_date > as_of.as_of_date)
 ),
 
-daily as (
-    select
-        daily.*,
-        {{ dbt.datediff('daily.activity_date', 'as_of.as_of_date', 'day') }} as days_ago,
-        {{ iso_weekday('daily.activity_date') }} as weekday
-    from {{ ref('int_user_daily') }} as daily
-    cross join as_of
-    where daily.activity_date <= as_of.as_of_date
-),
-
+-- The history parts, kept per user from run to run (int_user_activity, int_user_comebacks).
 activity as (
-    select
-        user_id,
-        min(case when is_active then activity_date end) as first_active_date,
-        max(case when is_active then activity_date end) as last_active_date,
-        min(case when orders > 0 then activity_date end) as first_order_date,
-        max(case when orders > 0 then activity_date end) as last_order_date,
-        max(case when sessions_abandoned > 0 then activity_date end) as last_cart_abandoned_date,
-        {%- for days in [30, 90, 365] %}
-        sum(case when days_ago < {{ days }} then orders else 0 end) as orders_{{ days }}d,
-        sum(case when days_ago < {{ days }} then revenue else 0 end) as revenue_{{ days }}d,
-        {%- endfor %}
-        sum(orders) as orders_total,
-        sum(revenue) as revenue_total,
-        sum(coupon_orders) as coupon_orders_total,
-        count(case when is_active and days_ago < 30 then 1 end) as active_days_30d,
-        count(case when is_active and days_ago < 90 then 1 end) as active_days_90d,
-        sum(case when days_ago < 30 then events else 0 end) as events_30d,
-        sum(case when days_ago < 90 then events else 0 end) as events_90d,
-        sum(case when days_ago < 90 then sessions else 0 end) as sessions_90d,
-        sum(case when days_ago < 90 then sessions_carted else 0 end) as sessions_carted_90d,
-        sum(case when days_ago < 90 then sessions_abandoned else 0 end) as sessions_abandoned_90d,
-        sum(case when days_ago < 90 then coupon_orders else 0 end) as coupon_orders_90d,
-        sum(case when days_ago < 90 then gross_amount else 0 end) as gross_amount_90d,
-        sum(case when days_ago < 90 then discount_amount else 0 end) as discount_amount_90d,
-        sum(reviews) as reviews_total,
-        sum(rating_sum) as rating_sum_total,
-        {%- for day in weekdays() %}
-        sum(case when days_ago < 90 and weekday = {{ loop.index }} then events else 0 end) as events_{{ day }}_90d,
-        {%- endfor %}
-        {%- for slot in hour_slots() %}
-        sum(case when days_ago < 90 then events_{{ slot.name }} else 0 end) as events_{{ slot.name }}_90d,
-        sum(events_{{ slot.name }}) as events_{{ slot.name }},
-        {%- endfor %}
-        {%- for platform in accepted_codes('platform') %}
-        sum(events_{{ platform }}) as events_{{ platform }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from daily
-    group by user_id
+    select * from {{ ref('int_user_activity') }}
 ),
 
 -- The latest day a user came back after more than the silent threshold without activity.
-active_days as (
-    select
-        user_id,
-        activity_date,
-        lag(activity_date) over (partition by user_id order by activity_date) as previous_active_date
-    from daily
-    where is_active
-),
-
 comebacks as (
     select
-        user_id,
-        max(activity_date) as last_reactivated_date
-    from active_days
+        candidates.user_id,
+        max(candidates.activity_date) as last_reactivated_date
+    from {{ ref('int_user_comebacks') }} as candidates
     cross join lifecycle
-    where {{ dbt.datediff('previous_active_date', 'activity_date', 'day') }} > {{ silent_days }} + 1
-    group by user_id
+    where candidates.gap_days > {{ silent_days }} + 1
+    group by candidates.user_id
 ),
 
 categories_l1 as (
@@ -166,73 +113,6 @@ top_category_l2 as (
     from {{ ref('fct_user_category_shares') }}
     where category_level = 'l2'
         and interest_rank = 1
-),
-
-brand_spend as (
-    select
-        brands.user_id,
-        brands.brand,
-        sum(brands.purchase_lines) as purchase_lines,
-        {{ to_money('sum(brands.purchased_amount)') }} as purchased_amount
-    from {{ ref('int_user_brand_daily') }} as brands
-    cross join as_of
-    where {{ in_trailing_days('brands', 90) }}
-    group by brands.user_id, brands.brand
-),
-
-brand_shares as (
-    select
-        user_id,
-        brand,
-        purchase_lines,
-        purchased_amount,
-        {{ ratio('purchased_amount', 'sum(purchased_amount) over (partition by user_id)') }} as spend_share,
-        row_number() over (partition by user_id order by purchased_amount desc, brand) as spend_rank
-    from brand_spend
-),
-
--- Concentration as sum(amount²) / total² over exact decimals: the same whatever the summing order.
-brand_facts as (
-    select
-        user_id,
-        count(*) as brands_90d,
-        sum(purchase_lines) as branded_lines_90d,
-        max(case when spend_rank = 1 then brand end) as top_brand,
-        max(case when spend_rank = 1 then spend_share end) as top_brand_share,
-        {{ ratio('sum(purchased_amount * purchased_amount)', 'sum(purchased_amount) * sum(purchased_amount)') }}
-            as brand_concentration
-    from brand_shares
-    group by user_id
-),
-
-channel_rows_90d as (
-    select channels.*
-    from {{ ref('int_user_channel_daily') }} as channels
-    cross join as_of
-    where {{ in_trailing_days('channels', 90) }}
-),
-
-channel_responses as (
-    select
-        user_id,
-        sum(messages) as messages_90d,
-        sum(opens) as opens_90d,
-        sum(clicks) as clicks_90d,
-        sum(conversions) as conversions_90d,
-        {%- for channel in accepted_codes('channel') %}
-        sum(case when channel = '{{ channel }}' then messages else 0 end) as messages_{{ channel }},
-        {{ ratio("sum(case when channel = '" ~ channel ~ "' then opens end)",
-                 "sum(case when channel = '" ~ channel ~ "' then messages end)") }} as open_rate_{{ channel }},
-        {{ ratio("sum(case when channel = '" ~ channel ~ "' then clicks end)",
-                 "sum(case when channel = '" ~ channel ~ "' then messages end)") }} as click_rate_{{ channel }},
-        {{ ratio("sum(case when channel = '" ~ channel ~ "' then conversions end)",
-                 "sum(case when channel = '" ~ channel ~ "' then messages end)") }} as conversion_rate_{{ channel }},
-        {{ ratio("sum(case when channel = '" ~ channel ~ "' then opens + clicks + conversions end)",
-                 "sum(case when channel = '" ~ channel ~ "' then messages end)") }}
-            as responses_per_message_{{ channel }}{{ ',' if not loop.last }}
-        {%- endfor %}
-    from channel_rows_90d
-    group by user_id
 ),
 
 facts as (
@@ -301,20 +181,20 @@ facts as (
         top_category_l2.top_category_l2_share,
         nullif(category_facts.category_affinities, '') as category_affinities,
         cast(coalesce(category_facts.categories_l1_90d, 0) as bigint) as categories_l1_90d,
-        cast(coalesce(brand_facts.brands_90d, 0) as bigint) as brands_90d,
-        cast(coalesce(brand_facts.branded_lines_90d, 0) as bigint) as branded_lines_90d,
-        brand_facts.top_brand,
-        brand_facts.top_brand_share,
-        brand_facts.brand_concentration,
-        cast(coalesce(channel_responses.messages_90d, 0) as bigint) as messages_90d,
-        {{ ratio('channel_responses.opens_90d', 'channel_responses.messages_90d') }} as open_rate_90d,
-        {{ ratio('channel_responses.clicks_90d', 'channel_responses.messages_90d') }} as click_rate_90d,
-        {{ ratio('channel_responses.conversions_90d', 'channel_responses.messages_90d') }} as conversion_rate_90d,
+        cast(coalesce(activity.brands_90d, 0) as bigint) as brands_90d,
+        cast(coalesce(activity.branded_lines_90d, 0) as bigint) as branded_lines_90d,
+        activity.top_brand,
+        activity.top_brand_share,
+        activity.brand_concentration,
+        cast(coalesce(activity.messages_90d, 0) as bigint) as messages_90d,
+        {{ ratio('activity.opens_90d', 'activity.messages_90d') }} as open_rate_90d,
+        {{ ratio('activity.clicks_90d', 'activity.messages_90d') }} as click_rate_90d,
+        {{ ratio('activity.conversions_90d', 'activity.messages_90d') }} as conversion_rate_90d,
         {%- for channel in accepted_codes('channel') %}
-        cast(coalesce(channel_responses.messages_{{ channel }}, 0) as bigint) as messages_{{ channel }}_90d,
-        channel_responses.open_rate_{{ channel }} as open_rate_{{ channel }}_90d,
-        channel_responses.click_rate_{{ channel }} as click_rate_{{ channel }}_90d,
-        channel_responses.conversion_rate_{{ channel }} as conversion_rate_{{ channel }}_90d,
+        cast(coalesce(activity.messages_{{ channel }}, 0) as bigint) as messages_{{ channel }}_90d,
+        activity.open_rate_{{ channel }} as open_rate_{{ channel }}_90d,
+        activity.click_rate_{{ channel }} as click_rate_{{ channel }}_90d,
+        activity.conversion_rate_{{ channel }} as conversion_rate_{{ channel }}_90d,
         {%- endfor %}
         coalesce({{ label_of_max(channel_columns) }}, 'unknown') as best_channel,
         cast(coalesce(activity.reviews_total, 0) as bigint) as reviews_total,
@@ -325,8 +205,6 @@ facts as (
     left join comebacks on users_as_of.user_id = comebacks.user_id
     left join category_facts on users_as_of.user_id = category_facts.user_id
     left join top_category_l2 on users_as_of.user_id = top_category_l2.user_id
-    left join brand_facts on users_as_of.user_id = brand_facts.user_id
-    left join channel_responses on users_as_of.user_id = channel_responses.user_id
 ),
 
 scored as (
