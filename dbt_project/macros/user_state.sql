@@ -12,22 +12,10 @@
     have taken rows away). Those users (`refresh_users`) are recomputed from their whole history
     with the same SQL a full build runs; every other user's row is kept as it is. On DuckDB the
     models are incremental (delete+insert by user); a refreshed user left with no rows writes a
-    tombstone (the last-day column null) that the post-hook deletes. On Spark, whose Parquet
-    tables cannot delete rows, they are plain tables rebuilt in full every run.
+    tombstone (every column null but user_id) that the post-hook deletes. On Spark, whose
+    Parquet tables cannot delete rows, they are plain tables rebuilt in full every run
+    (dbt_project.yml, models/intermediate/state).
 -#}
-
-{% macro user_state_materialization() -%}
-    {{ return(adapter.dispatch('user_state_materialization', 'huaxiang')()) }}
-{%- endmacro %}
-
-{% macro default__user_state_materialization() -%}
-    {{ return('incremental') }}
-{%- endmacro %}
-
-{% macro spark__user_state_materialization() -%}
-    {{ return('table') }}
-{%- endmacro %}
-
 
 {#-
     CTEs `state_bounds` and `refresh_users` of an incremental run (needs the one-row CTE `as_of`).
@@ -86,11 +74,14 @@ refresh_users as (
 {%- endmacro %}
 
 
-{#- Post-hooks of a state model: drop the tombstones, and move every kept row to this run's as_of. -#}
-{% macro state_post_hooks(last_day) -%}
-    {{ return([
-        "{% if is_incremental() %}delete from {{ this }} where " ~ last_day ~ " is null{% endif %}",
-        "{% if is_incremental() %}update {{ this }} set as_of = (select {{ facts_as_of_date() }}) "
-            ~ "where as_of <> (select {{ facts_as_of_date() }}){% endif %}",
-    ]) }}
+{#-
+    Post-hook of a state model (dbt_project.yml, models/intermediate/state): drop the tombstones
+    (as_of is null only there), and move every kept row to this run's as_of.
+-#}
+{% macro finish_user_state() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where as_of is null;
+        update {{ this }} set as_of = (select {{ facts_as_of_date() }})
+        where as_of <> (select {{ facts_as_of_date() }})
+    {%- endif -%}
 {%- endmacro %}

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized=user_state_materialization(),
-        incremental_strategy='delete+insert',
-        unique_key='user_id',
-        on_schema_change='fail',
-        post_hook=state_post_hooks('activity_date'),
-    )
-}}
 {#-
     The active days that can be a user's latest comeback, whatever the silent threshold: each
     active day (as of fct_user_facts's as_of) with the days since the user's previous active day

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized=user_state_materialization(),
-        incremental_strategy='delete+insert',
-        unique_key='user_id',
-        on_schema_change='fail',
-        post_hook=state_post_hooks('category'),
-    )
-}}
 {#-
     Category interest per user as of one business day (fct_user_facts's as_of), long: one row per
     user and L1 category (category_level 'l1') and per user and L2 category ('l2') the user

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized=user_state_materialization(),
-        incremental_strategy='delete+insert',
-        unique_key='user_id',
-        on_schema_change='fail',
-        post_hook=state_post_hooks('last_row_date'),
-    )
-}}
 {#-
     What each user's rollup rows sum to as of one business day (fct_user_facts's as_of): one row
     per user with an int_user_daily row by then. All-history totals and first/last days, sums over
