@@ -93,6 +93,7 @@ class RunMeasure:
     seconds: float
     stages: StageTimes
     dbt: dict[str, DbtNodeTimes]
+    dagster_events: int  # records the run wrote to the Dagster event log
 
 
 @dataclass
@@ -217,12 +218,14 @@ def measured_run(
     with DagsterInstance.get() as instance:
         windows = step_windows(instance, summary.run_id)
         fit_seconds = propensity_fit_seconds(instance, summary.run_id)
+        dagster_events = len(instance.all_logs(summary.run_id))
     dbt = dbt_node_times(summary.run_id)
     return RunMeasure(
         run_id=summary.run_id,
         seconds=ended - started,
         stages=stage_times(windows, stages_by_step, dbt, sampler, started, ended, fit_seconds),
         dbt=dbt,
+        dagster_events=dagster_events,
     )
 
 

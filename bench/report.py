@@ -130,6 +130,7 @@ def result_document(run: BenchRun) -> dict:
             "peak_rss_gib": round(peak_mib / 1024, 3),
             "shared_stages_seconds": round(shared, 3),
             "dbt_layers_seconds": round(dbt_layers, 3),
+            "dagster_events": build.dagster_events,
             "run_id": build.run_id,
         },
         "dbt": {layer: times.as_dict() for layer, times in build.dbt.items()},
@@ -165,6 +166,7 @@ def result_document(run: BenchRun) -> dict:
             "day": plan.days_after_build[0].isoformat(),
             "seconds": round(run.incremental.seconds, 3),
             "peak_rss_mib": round(run.incremental.stages.peak_rss_mib["total"], 1),
+            "dagster_events": run.incremental.dagster_events,
             "stages": run.incremental.stages.as_dict(),
             "dbt": {layer: times.as_dict() for layer, times in run.incremental.dbt.items()},
         },
@@ -173,6 +175,7 @@ def result_document(run: BenchRun) -> dict:
                 "day": day.isoformat(),
                 "seconds": round(measure.seconds, 3),
                 "peak_rss_mib": round(measure.stages.peak_rss_mib["total"], 1),
+                "dagster_events": measure.dagster_events,
                 "stages": measure.stages.as_dict(),
             }
             for day, measure in zip(plan.days_after_build, run.days_after, strict=True)
@@ -352,6 +355,14 @@ def results_markdown(results: dict[str, dict]) -> str:
             *[_cell((results[n]["peer"]["comparison"] or {}).get("equal")) for n in sizes],
         ],
         ["one more day, s", *[_cell(results[n]["incremental"]["seconds"]) for n in sizes]],
+        [
+            "Dagster events per run (full build / one more day)",
+            *[
+                f"{_cell(results[n]['full_build'].get('dagster_events'), 0)} / "
+                f"{_cell(results[n]['incremental'].get('dagster_events'), 0)}"
+                for n in sizes
+            ],
+        ],
         ["one_day / full_build", *[_cell(results[n]["ratios"]["one_day_over_full_build"], 3) for n in sizes]],
         ["staging rows/s", *[_cell(results[n]["throughput"]["staging_rows_per_second"], 0) for n in sizes]],
         ["facts rows/s", *[_cell(results[n]["throughput"]["facts_rows_per_second"], 0) for n in sizes]],
@@ -387,6 +398,7 @@ def _days_after_markdown(results: dict[str, dict]) -> list[str]:
         stages = [stage for stage in STAGES if any(day["stages"].get(stage, {}).get("seconds") for day in days)]
         rows = [[stage, *[_cell(day["stages"][stage]["seconds"]) for day in days]] for stage in stages]
         rows.append(["peak RSS, MiB", *[_cell(day["peak_rss_mib"], 0) for day in days]])
+        rows.append(["Dagster events", *[_cell(day.get("dagster_events"), 0) for day in days]])
         lines += _table(["stage", *[f"day {i} ({day['day']})" for i, day in enumerate(days, 1)]], rows)
     return lines
 

@@ -379,3 +379,25 @@ def test_windowed_runs_equal_one_full_build(generated: tuple[Path, list[date]], 
                 """
             ).fetchone()
             assert rows > 0 and differing == 0, relation
+
+
+def test_data_tests_of_day_by_day_tables_read_the_run_s_window(warehouse: Path, tmp_path: Path) -> None:
+    """An event key repeated on DAY1 (written past staging's classifier) fails stg_events' unique
+    test in a run whose window holds DAY1, not in a run of DAY3, which tests the day it built;
+    the users' tests read the whole table whatever the window."""
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    with connect(home / "warehouse.duckdb") as conn:
+        conn.execute(
+            "insert into staging.stg_events__classified select * from staging.stg_events__classified "
+            "where _partition_date = ? and reject_reason is null order by event_id limit 1",
+            [DAY1],
+        )
+    day3 = {"partition_start": DAY3.isoformat(), "partition_end": DAY3.isoformat()}
+    run_dbt(home, "test", "--select", "stg_events", "stg_users", variables=day3)
+    compiled = {path.stem: path.read_text() for path in (home / "dbt_target" / "compiled").rglob("*.sql")}
+    assert f"_partition_date between cast('{DAY3.isoformat()}' as date)" in compiled["unique_stg_events_event_id"]
+    assert "between" not in compiled["unique_stg_users_user_id"]
+    with pytest.raises(AssertionError, match="unique_stg_events_event_id"):
+        run_dbt(home, "test", "--select", "stg_events", variables={**day3, "partition_start": DAY1.isoformat()})
