@@ -8,11 +8,9 @@ answers "how did this user's value tier change".
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
-
-import json
-import shutil
 
 import duckdb
 import pytest
