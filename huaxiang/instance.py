@@ -6,6 +6,7 @@ import fcntl
 import json
 from pathlib import Path
 
+from huaxiang.dagster_storage import use_batched_events
 from huaxiang.settings import Settings
 
 # One slot per pool: the DuckDB warehouse accepts a single writer, so steps that write it queue.
@@ -43,13 +44,15 @@ INSTANCE_READY = ".instance-ready"
 
 
 def ensure_instance_config(settings: Settings) -> Path:
-    """Create `dagster.yaml` and the instance's storages in DAGSTER_HOME on first use; export DAGSTER_HOME.
+    """Create `dagster.yaml` and the instance's storages in DAGSTER_HOME on first use; export DAGSTER_HOME
+    (and let Dagster hand the event log batches: huaxiang.dagster_storage.use_batched_events).
 
     The first use of a home holds an exclusive lock (`flock` on DAGSTER_HOME/.instance.lock) while it
     writes the config and creates (or migrates) the SQLite storages; a second process started at the
     same moment waits for it, then finds them ready. Later uses only check the marker file."""
     settings.ensure_dirs()
     settings.export()
+    use_batched_events()
     home = settings.dagster_home
     config = home / "dagster.yaml"
     if config.exists() and (home / INSTANCE_READY).exists():

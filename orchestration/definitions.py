@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from huaxiang.dagster_storage import use_batched_events
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
@@ -22,6 +23,7 @@ ALL_ASSETS_JOB = "huaxiang_all"
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     settings.export()
+    use_batched_events()  # in the processes Dagster starts for runs launched from the UI, too
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions)
     dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
