@@ -35,8 +35,10 @@
     {%- if window_column and execute -%}
         {%- do conditions.append(in_partition_window(window_column)) -%}
     {%- endif -%}
+    {#- dbt's own form when there is no window: `where <config>`. Not `where (<config>)`, which
+        Spark reads as a table alias `where` with a column list. -#}
     {%- if where -%}
-        {%- do conditions.append('(' ~ where ~ ')') -%}
+        {%- do conditions.append('(' ~ where ~ ')' if conditions else where) -%}
     {%- endif -%}
     {%- if conditions -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ conditions | join(' and ') ~ ') dbt_subquery') -%}

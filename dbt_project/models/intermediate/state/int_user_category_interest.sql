@@ -56,9 +56,10 @@ by_l1 as (
 ),
 
 levels as (
+    {%- for level, rollup in [('l1', 'by_l1'), ('l2', 'by_l2')] %}
     select
-        'l1' as category_level,
-        category_l1 as category,
+        '{{ level }}' as category_level,
+        category_{{ level }} as category,
         user_id,
         category_l1,
         interest,
@@ -68,21 +69,9 @@ levels as (
         purchased_price_percentile_sum,
         purchased_amount,
         last_activity_date
-    from by_l1
-    union all
-    select
-        'l2' as category_level,
-        category_l2 as category,
-        user_id,
-        category_l1,
-        interest,
-        views,
-        viewed_price_percentile_sum,
-        purchase_lines,
-        purchased_price_percentile_sum,
-        purchased_amount,
-        last_activity_date
-    from by_l2
+    from {{ rollup }}
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
 ),
 
 shares as (
