@@ -142,8 +142,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     self._store_asset_event(conn, event, event_id)
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
-        """Dagster's own, but the event serialized once, not once per planned partition: a check on
-        a 700-day run was serialized 700 times (0.28 s per check, 90 s for the Olist backfill)."""
+        """Dagster's own, but the event serialized once, not once per planned partition: a check
+        planned over a 774-day run was serialized 774 times (12 s of the Olist backfill's run)."""
         planned = event.get_dagster_event().asset_check_planned_data
         partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
         row = dict(
