@@ -81,7 +81,8 @@ refresh_users as (
 {% macro finish_user_state() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} where as_of is null;
-        update {{ this }} set as_of = (select {{ facts_as_of_date() }})
-        where as_of <> (select {{ facts_as_of_date() }})
+        update {{ this }} set as_of = run_day.as_of_date
+        from (select {{ facts_as_of_date() }} as as_of_date) as run_day
+        where {{ this }}.as_of <> run_day.as_of_date
     {%- endif -%}
 {%- endmacro %}
