@@ -208,7 +208,7 @@ def measured_run(
 ) -> RunMeasure:
     from dagster import DagsterInstance
 
-    from huaxiang.runner import run_pipeline
+    from huaxiang.commands.run import run_pipeline
 
     started = time.time()
     summary = run_pipeline(settings, first_day=first_day, last_day=last_day, progress=False)

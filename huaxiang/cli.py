@@ -9,7 +9,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from huaxiang.bench import add_bench_arguments
+from huaxiang.commands.bench import add_bench_arguments
 from huaxiang.errors import UserFacingError
 from huaxiang.settings import REPO_ROOT, Settings
 
@@ -83,7 +83,7 @@ def cmd_prepare(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.runner import run_pipeline
+    from huaxiang.commands.run import run_pipeline
 
     summary = run_pipeline(settings, first_day=args.from_day, last_day=args.to_day, progress=not args.quiet)
     print(summary.render())
@@ -91,14 +91,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.ingest.run import run_ingest_command
+    from huaxiang.commands.ingest import run_ingest_command
 
     settings.ensure_dirs()
     return run_ingest_command(args, settings)
 
 
 def cmd_quality(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.quality_report import quality_report
+    from huaxiang.commands.quality import quality_report
 
     print(quality_report(settings, first_day=args.from_day, last_day=args.to_day).render())
     return 0
@@ -130,7 +130,7 @@ def cmd_audiences(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.evaluate import evaluate
+    from huaxiang.commands.evaluate import evaluate
 
     report = evaluate(settings, reference=args.reference)
     print(report.render())
@@ -138,7 +138,7 @@ def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.export import export_audience
+    from huaxiang.commands.export import export_audience
 
     result = export_audience(
         settings,
@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     ingest = commands.add_parser("ingest", help="land your own exports (CSV/Parquet/XLSX) through a mapping file")
-    from huaxiang.ingest.run import add_ingest_arguments
+    from huaxiang.commands.ingest import add_ingest_arguments
 
     add_ingest_arguments(ingest)
     ingest.set_defaults(handler=cmd_ingest)

@@ -81,7 +81,7 @@ def _partition_start(home: Path) -> date:
 
 
 # A run over more days than this is a long range (a first load of years of history): it records
-# fewer Dagster events per day (huaxiang/runner.py, orchestration/checks.py).
+# fewer Dagster events per day (huaxiang/commands/run.py, orchestration/checks.py).
 LONG_RANGE_DAYS = 92
 
 

@@ -88,7 +88,7 @@ def small_home(tmp_path_factory: pytest.TempPathFactory, dbt_manifest: Path) -> 
 @pytest.fixture(scope="session")
 def small_run(small_home: Settings):
     """The whole graph materialized once over the small home."""
-    from huaxiang.runner import run_pipeline
+    from huaxiang.commands.run import run_pipeline
 
     return run_pipeline(small_home, progress=False)
 

@@ -17,7 +17,7 @@ from bench.report import RESULTS_BEGIN, load_results, results_markdown, update_d
 from bench.rss import TreeSampler
 from bench.sizes import Size, parse_size
 from bench.stages import STAGES
-from huaxiang.bench import bench, render
+from huaxiang.commands.bench import bench, render
 
 TINY = "300x3"
 ALWAYS_MEASURED = ("generate", "land", "staging", "facts", "marts", "quality", "publish", "orchestration", "total")

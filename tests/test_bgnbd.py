@@ -82,7 +82,7 @@ def test_fit_is_deterministic_and_order_independent(simulated) -> None:
 
 
 def test_evaluate_reports_the_baseline_and_judges_clusters_on_ids() -> None:
-    from huaxiang import evaluate
+    from huaxiang.commands import evaluate
 
     rng = np.random.default_rng(0)
     outcome = rng.uniform(size=2_000) < 0.3

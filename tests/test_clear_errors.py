@@ -30,14 +30,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import huaxiang.audiences as audiences
-import huaxiang.publish as publish
+import huaxiang.snapshot as snapshot
 from huaxiang.cli import main
+from huaxiang.commands.run import RunSummary, _collect
 from huaxiang.contract import RAW_TABLES
 from huaxiang.errors import UserFacingError
 from huaxiang.landing import LandingFolderError, landed_days, partition_dir, write_partition
-from huaxiang.publish import PublishError, build_snapshot, swap_in
-from huaxiang.runner import RunSummary, _collect
 from huaxiang.settings import REPO_ROOT, Settings, _earliest_landed_day
+from huaxiang.snapshot import PublishError, build_snapshot, swap_in
 from huaxiang.warehouse import LandingSchemaError, load_partition
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.sources import CONTRACT_CHECK, build_raw_asset
@@ -244,7 +244,7 @@ def test_a_full_disk_while_building_removes_the_staging_folder(tmp_path: Path, m
         def close(self) -> None:
             self.conn.close()
 
-    monkeypatch.setattr(publish.duckdb, "connect", lambda *a, **k: FullDisk(real_connect(*a, **k)))
+    monkeypatch.setattr(snapshot.duckdb, "connect", lambda *a, **k: FullDisk(real_connect(*a, **k)))
     with pytest.raises(PublishError, match=r"No space left on device.*free space"):
         build_snapshot(warehouse, published, ["user_profile"], run_id="r2")
     assert list(published.glob(".staging-*")) == []
@@ -280,7 +280,7 @@ def test_the_publish_step_fails_with_one_line(tmp_path: Path, monkeypatch) -> No
         (folder / "parquet").mkdir(parents=True)
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(folder / "marts.duckdb"))
 
-    monkeypatch.setattr(publish, "_build_snapshot", permission_denied)
+    monkeypatch.setattr(snapshot, "_build_snapshot", permission_denied)
     asset = build_publish_asset([dg.AssetKey(["marts", "user_profile"])])
     with dg.instance_for_test() as instance:
         result = dg.materialize(

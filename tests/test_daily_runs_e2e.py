@@ -35,9 +35,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from huaxiang.export import ExportResult, export_audience
+from huaxiang.commands.export import ExportResult, export_audience
+from huaxiang.commands.run import RunSummary, run_pipeline
 from huaxiang.generator import GeneratorConfig, generate
-from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import Settings
 from ml_assets import clustering, incremental, propensity, recommendations
 from ml_assets.config import MLConfig

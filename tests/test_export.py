@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from huaxiang.cli import main
+from huaxiang.commands.export import LEDGER_FILE, MAX_CONTACTS_ENV, export_audience
 from huaxiang.errors import UserFacingError
-from huaxiang.export import LEDGER_FILE, MAX_CONTACTS_ENV, export_audience
 from tests.conftest import huaxiang_home
 
 DAY = date(2026, 6, 10)

@@ -31,8 +31,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from huaxiang.commands.run import RunSummary, run_pipeline
 from huaxiang.landing import partition_path
-from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import REPO_ROOT
 from tests.conftest import huaxiang_home
 
@@ -200,7 +200,7 @@ FAULTS = {
 
 
 def test_the_baseline_passes_every_gate_and_quarantines_exactly_the_bad_rows(baseline: Baseline) -> None:
-    from huaxiang.quality_report import quality_report
+    from huaxiang.commands.quality import quality_report
 
     summary = baseline.summary
     assert summary.success, summary.render()
@@ -223,7 +223,7 @@ def test_a_fault_in_one_day_fails_its_gate_and_stops_everything_downstream(
 ) -> None:
     """One `huaxiang run` of the faulted day, from the command line: what it prints, then what the
     instance recorded (the run's materializations, the quality report), then the published files."""
-    from huaxiang.quality_report import FAILED, NOT_RUN, quality_report
+    from huaxiang.commands.quality import FAILED, NOT_RUN, quality_report
 
     assert baseline.summary.success, baseline.summary.render()
     fault = FAULTS[fault_name]

@@ -15,9 +15,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from huaxiang.commands.ingest import add_ingest_arguments, ingest, run_ingest_command
 from huaxiang.contract import EVENT_TYPES, RAW_TABLES
 from huaxiang.errors import UserFacingError
-from huaxiang.ingest import IngestReport, add_ingest_arguments, ingest, run_ingest_command
+from huaxiang.ingest import IngestReport
 from huaxiang.landing import landed_days, partition_path
 from huaxiang.settings import REPO_ROOT, Settings
 
@@ -94,9 +95,7 @@ def behavior_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_behavior_log_lands_events_users_products_and_orders_from_buys(
-    tmp_path: Path, behavior_dir: Path
-) -> None:
+def test_behavior_log_lands_events_users_products_and_orders_from_buys(tmp_path: Path, behavior_dir: Path) -> None:
     settings = make_settings(tmp_path / "home")
     report = ingest(MAPPINGS / "taobao_user_behavior.yml", behavior_dir, settings, progress=False)
 
@@ -135,9 +134,7 @@ def test_behavior_log_lands_events_users_products_and_orders_from_buys(
     # The users and products the usable rows mention, each once, on the day first seen.
     users = landed(settings, "users")
     assert [u["user_id"] for u in users] == ["tb_1", "tb_100"]
-    assert (
-        users[0]["registered_at"] == users[0]["updated_at"] == datetime(2017, 11, 24, 17, 21, 10, tzinfo=UTC)
-    )
+    assert users[0]["registered_at"] == users[0]["updated_at"] == datetime(2017, 11, 24, 17, 21, 10, tzinfo=UTC)
     assert {u["gender"] for u in users} == {"unknown"} and {u["marketing_consent"] for u in users} == {False}
     assert len(landed(settings, "products")) == 4
     for table in ("campaigns", "campaign_sends", "reviews"):
@@ -249,9 +246,7 @@ def quirky(tmp_path: Path) -> tuple[Path, Path]:
     return mapping, source
 
 
-def test_csv_rejects_carry_physical_line_numbers_and_values(
-    tmp_path: Path, quirky: tuple[Path, Path]
-) -> None:
+def test_csv_rejects_carry_physical_line_numbers_and_values(tmp_path: Path, quirky: tuple[Path, Path]) -> None:
     mapping, source = quirky
     settings = make_settings(tmp_path / "home")
     report = ingest(mapping, source, settings, progress=False)
@@ -302,9 +297,7 @@ def test_decimal_comma_and_source_timezone_become_utc_amounts_and_business_days(
     ]
 
 
-def test_ingesting_twice_writes_identical_files(
-    tmp_path: Path, quirky: tuple[Path, Path], behavior_dir: Path
-) -> None:
+def test_ingesting_twice_writes_identical_files(tmp_path: Path, quirky: tuple[Path, Path], behavior_dir: Path) -> None:
     mapping, source = quirky
     settings = make_settings(tmp_path / "home")
     ingest(mapping, source, settings, progress=False)
@@ -439,9 +432,7 @@ def test_parquet_source_numbers_rows_and_reads_naive_times_in_the_mapping_zone(t
     assert [(r["line"], r["reason"]) for r in rejects(settings, "events")] == [("3", "missing_event_id")]
     # 23:30 UTC on March 1st is March 2nd in Shanghai: both events land on one business day.
     assert report.days == [date(2024, 3, 2)]
-    assert [e["occurred_at"] for e in landed(settings, "events")][0] == datetime(
-        2024, 3, 1, 23, 30, tzinfo=UTC
-    )
+    assert [e["occurred_at"] for e in landed(settings, "events")][0] == datetime(2024, 3, 1, 23, 30, tzinfo=UTC)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("openpyxl") is not None, reason="openpyxl is installed")
@@ -464,9 +455,7 @@ def test_cli_wiring_prints_the_reconciliation_and_exits_zero(
 ) -> None:
     parser = argparse.ArgumentParser()
     add_ingest_arguments(parser)
-    args = parser.parse_args(
-        ["--mapping", str(MAPPINGS / "taobao_user_behavior.yml"), "--source", str(behavior_dir)]
-    )
+    args = parser.parse_args(["--mapping", str(MAPPINGS / "taobao_user_behavior.yml"), "--source", str(behavior_dir)])
     args.quiet = True
     assert run_ingest_command(args, make_settings(tmp_path / "home")) == 0
     output = capsys.readouterr().out

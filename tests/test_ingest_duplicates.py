@@ -16,8 +16,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from huaxiang.commands.ingest import ingest
 from huaxiang.errors import UserFacingError
-from huaxiang.ingest import IngestReport, ingest
+from huaxiang.ingest import IngestReport
 from huaxiang.settings import REPO_ROOT, Settings
 from tests.test_ingest import assert_reconciles, landed, make_settings, rejects
 

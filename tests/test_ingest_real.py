@@ -11,8 +11,9 @@ from datetime import UTC, date, datetime
 import duckdb
 import pytest
 
+from huaxiang.commands.ingest import ingest
 from huaxiang.contract import ORDER_STATUSES
-from huaxiang.ingest import IngestReport, ingest
+from huaxiang.ingest import IngestReport
 from huaxiang.settings import REPO_ROOT, Settings
 from tests.test_ingest import (
     MAPPINGS,
@@ -60,9 +61,7 @@ def test_olist_users_and_orders_match_the_distinct_source_people_and_orders(
     olist: tuple[Settings, IngestReport],
 ) -> None:
     settings, report = olist
-    people = source_value(
-        f"SELECT count(DISTINCT customer_unique_id) FROM '{OLIST}/olist_customers_dataset.csv'"
-    )
+    people = source_value(f"SELECT count(DISTINCT customer_unique_id) FROM '{OLIST}/olist_customers_dataset.csv'")
     orders = source_value(f"SELECT count(DISTINCT order_id) FROM '{OLIST}/olist_orders_dataset.csv'")
     assert (report.counts("users").landed, people) == (8016, 8016)
     assert (report.counts("orders").landed, orders) == (8135, 8135)
@@ -84,14 +83,10 @@ def test_olist_amounts_vouchers_and_times(olist: tuple[Settings, IngestReport]) 
     total_paid = source_value(f"SELECT sum(payment_value) FROM '{OLIST}/olist_order_payments_dataset.csv'")
     assert sum(order["gross_amount"] for order in orders.values()) == pytest.approx(total_paid, abs=1.0)
     for order in orders.values():
-        assert order["paid_amount"] == pytest.approx(
-            order["gross_amount"] - order["discount_amount"], abs=0.011
-        )
+        assert order["paid_amount"] == pytest.approx(order["gross_amount"] - order["discount_amount"], abs=0.011)
         assert (order["coupon_id"] is not None) == (order["discount_amount"] > 0)
     # First order of the file: 2017-07-09 21:57:05 in São Paulo (UTC-3) is 2017-07-10 00:57:05 UTC.
-    assert orders["olist_a4591c265e18cb1dcee52889e2d8acc3"]["ordered_at"] == datetime(
-        2017, 7, 10, 0, 57, 5, tzinfo=UTC
-    )
+    assert orders["olist_a4591c265e18cb1dcee52889e2d8acc3"]["ordered_at"] == datetime(2017, 7, 10, 0, 57, 5, tzinfo=UTC)
 
 
 def test_olist_reviews_products_and_lines(olist: tuple[Settings, IngestReport]) -> None:

@@ -81,7 +81,7 @@ def test_parts_are_read_in_name_order_and_hidden_files_are_ignored(tmp_path: Pat
 
 
 def test_a_day_holding_only_part_1_is_landed(tmp_path: Path) -> None:
-    from huaxiang.runner import select_days
+    from huaxiang.commands.run import select_days
 
     with huaxiang_home(tmp_path) as settings:
         _write_part(settings.landing_dir, "part-1.parquet", _orders(["x"]), day=DAY)

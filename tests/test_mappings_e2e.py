@@ -23,8 +23,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from huaxiang.ingest import IngestReport, ingest
-from huaxiang.runner import RunSummary, run_pipeline
+from huaxiang.commands.ingest import ingest
+from huaxiang.commands.run import RunSummary, run_pipeline
+from huaxiang.ingest import IngestReport
 from huaxiang.settings import REPO_ROOT, Settings
 from tests.conftest import huaxiang_home
 

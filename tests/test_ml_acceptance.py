@@ -1,7 +1,7 @@
 """The ML acceptance figures (docs/ml.md) on 8,000 generated users × 60 days with a 30-day holdout.
 
 The real Dagster graph runs raw → staging → facts (with the ML feature models) → ML assets with its
-blocking checks, then `huaxiang.evaluate` scores the outputs against the generator's truth.
+blocking checks, then `huaxiang.commands.evaluate` scores the outputs against the generator's truth.
 
 The issue's propensity targets are stated against the generator's oracle, which knows each user's
 latent rates and whether the user has churned. No model can know that from the history: even the
@@ -27,7 +27,7 @@ from datetime import date
 import dagster as dg
 import pytest
 
-from huaxiang.evaluate import (
+from huaxiang.commands.evaluate import (
     AUC_OVER_BGNBD,
     AUC_SHARE_OF_ORACLE,
     BRIER_RATIO_TO_ORACLE,

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from huaxiang.commands.ingest import ingest
+from huaxiang.commands.quality import QualityReport, read_quarantine
 from huaxiang.engines import open_engine
-from huaxiang.ingest import ingest
-from huaxiang.quality_report import QualityReport, read_quarantine
 from huaxiang.warehouse import connect, load_partition
 from tests.dbt_fixtures import (
     DAY1,

@@ -20,8 +20,8 @@ import pytest
 import requests
 
 from huaxiang.generator import GeneratorConfig, generate
-from huaxiang.publish import MANIFEST_FILE, SNAPSHOT_FILE
 from huaxiang.settings import REPO_ROOT
+from huaxiang.snapshot import MANIFEST_FILE, SNAPSHOT_FILE
 from tests.conftest import CLI_DAYS, CliHome, huaxiang_home, run_cli
 
 BIN = Path(sys.executable).parent

@@ -21,9 +21,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from huaxiang.ingest import IngestReport, ingest
+from huaxiang.commands.ingest import ingest
+from huaxiang.commands.run import RunSummary, run_pipeline
+from huaxiang.ingest import IngestReport
 from huaxiang.landing import partition_path
-from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import REPO_ROOT, Settings
 from huaxiang.source_profile import load_source_profile
 from tests.conftest import huaxiang_home
@@ -119,9 +120,7 @@ def assert_users_and_revenue_reconcile(run: RealRun, source_users: int) -> None:
     with warehouse(run) as wh:
         clean_users = wh.sql("select count(distinct user_id) from staging.stg_users").fetchone()[0]
         rejected_orders = {row[0] for row in wh.sql("select order_id from staging.stg_orders_rejected").fetchall()}
-        landed_paid = wh.sql(
-            f"select order_id, paid_amount from {landed_orders(run)} where status = 'paid'"
-        ).fetchall()
+        landed_paid = wh.sql(f"select order_id, paid_amount from {landed_orders(run)} where status = 'paid'").fetchall()
     kept = [(order, amount) for order, amount in landed_paid if order not in rejected_orders]
     with published(run) as marts:
         users, orders, revenue = marts.sql(

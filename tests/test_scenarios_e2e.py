@@ -24,11 +24,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from huaxiang.cli import main as huaxiang_cli
+from huaxiang.commands.quality import quality_report
+from huaxiang.commands.run import RunSummary, run_pipeline
 from huaxiang.landing import partition_path
 from huaxiang.quality.frames import Window, run_frames
 from huaxiang.quality.suites import discover_suites
-from huaxiang.quality_report import quality_report
-from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import Settings
 from huaxiang.warehouse import connect
 from tests.conftest import huaxiang_home

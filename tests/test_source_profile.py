@@ -119,7 +119,7 @@ def test_profile_round_trip_and_strict_default(tmp_path: Path) -> None:
 
 def test_ingest_writes_the_profile_from_the_landed_rows(tmp_path: Path) -> None:
     """A tiny line log with a closed day in between and a customer without an id."""
-    from huaxiang.ingest import ingest
+    from huaxiang.commands.ingest import ingest
     from tests.test_ingest import MAPPINGS, make_settings
 
     source = tmp_path / "src"
@@ -151,7 +151,7 @@ def test_ingest_writes_the_profile_from_the_landed_rows(tmp_path: Path) -> None:
 
 
 def test_the_pii_scan_finds_phones_after_separators_but_not_inside_hash_ids(tmp_path: Path) -> None:
-    from huaxiang.publish import StagedSnapshot, scan_for_pii
+    from huaxiang.snapshot import StagedSnapshot, scan_for_pii
 
     with duckdb.connect(str(tmp_path / "marts.duckdb")) as con:
         con.execute(

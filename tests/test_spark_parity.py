@@ -36,12 +36,12 @@ from pathlib import Path
 
 import pytest
 
+from huaxiang.commands.quality import EXAMPLES_PER_GROUP, QualityReport, quality_report
+from huaxiang.commands.run import RunSummary, run_pipeline
 from huaxiang.contract import RAW_TABLES
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.engines import DuckDBEngine, read_queries, run_in_engine_process, shared_engine_process
 from huaxiang.quality import discover_suites
-from huaxiang.quality_report import EXAMPLES_PER_GROUP, QualityReport, quality_report
-from huaxiang.runner import RunSummary, run_pipeline
 from huaxiang.settings import DBT_PROJECT_DIR
 from huaxiang.warehouse import connect
 from ml_assets.propensity import HEURISTIC_KIND

@@ -45,7 +45,7 @@ from huaxiang.report.pages import (
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One asset check evaluation of the run (as huaxiang.runner's CheckOutcome, as plain data)."""
+    """One asset check evaluation of the run (as huaxiang.commands.run's CheckOutcome, as plain data)."""
 
     asset: str
     check: str

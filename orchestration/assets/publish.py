@@ -6,7 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from huaxiang.publish import (
+from huaxiang.quality.accepted import load_accepted
+from huaxiang.snapshot import (
     MARTS_SCHEMA,
     PublishError,
     build_snapshot,
@@ -15,7 +16,6 @@ from huaxiang.publish import (
     scan_for_pii,
     swap_in,
 )
-from huaxiang.quality.accepted import load_accepted
 from huaxiang.source_profile import load_source_profile
 from orchestration.resources import WarehouseResource
 

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
+from huaxiang.commands.quality import read_quarantine
 from huaxiang.errors import UserFacingError
-from huaxiang.quality_report import read_quarantine
 from huaxiang.report.build import CheckResult, QuarantineCount, build_report
 from orchestration.assets.publish import PUBLISHED_KEY
 from orchestration.resources import WarehouseResource

@@ -78,7 +78,7 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m huaxiang.bench`: the same command without the main CLI."""
+    """`python -m huaxiang.commands.bench`: the same command without the main CLI."""
     parser = argparse.ArgumentParser(prog="huaxiang bench", description=__doc__.splitlines()[0])
     add_bench_arguments(parser)
     args = parser.parse_args(argv)

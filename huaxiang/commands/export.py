@@ -20,8 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from huaxiang.errors import UserFacingError
-from huaxiang.publish import SNAPSHOT_FILE
 from huaxiang.settings import Settings
+from huaxiang.snapshot import SNAPSHOT_FILE
 
 CHANNELS = ("sms", "email", "push", "in_app")
 # The hashed contact each channel needs (stg_users); push and in_app address the user id in the app.

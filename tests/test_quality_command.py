@@ -7,9 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+from huaxiang.commands.quality import NEVER, PASSED, quality_report
 from huaxiang.contract import RAW_TABLES
 from huaxiang.quality.suites import discover_suites
-from huaxiang.quality_report import NEVER, PASSED, quality_report
 from huaxiang.settings import Settings
 from tests.conftest import huaxiang_home
 

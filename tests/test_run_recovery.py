@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from huaxiang.commands.run import wait_for_warehouse
 from huaxiang.errors import UserFacingError
-from huaxiang.runner import wait_for_warehouse
 from tests.conftest import huaxiang_home
 
 HOLD_SECONDS = 3

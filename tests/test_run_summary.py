@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from huaxiang.runner import CheckOutcome, RunSummary, step_error_line
+from huaxiang.commands.run import CheckOutcome, RunSummary, step_error_line
 
 
 def _failed_step_error(exception: Exception):

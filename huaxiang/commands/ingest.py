@@ -59,9 +59,7 @@ def run_ingest_command(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.success else 1
 
 
-def ingest(
-    mapping_path: Path, source_dir: Path | None, settings: Settings, progress: bool = True
-) -> IngestReport:
+def ingest(mapping_path: Path, source_dir: Path | None, settings: Settings, progress: bool = True) -> IngestReport:
     started = time.monotonic()
     mapping = load_mapping(mapping_path)
     folder = _source_folder(mapping, mapping_path, source_dir)
@@ -75,10 +73,7 @@ def ingest(
             for name, spec in mapping.sources.items()
         ]
         _create_views(con, mapping, mapping_path)
-        plans = [
-            plan_table(con, mapping_path, table, spec, source_timezone)
-            for table, spec in mapping.tables.items()
-        ]
+        plans = [plan_table(con, mapping_path, table, spec, source_timezone) for table, spec in mapping.tables.items()]
         loaded: dict[str, LoadedSource] = {}
         duplicates: dict[str, DuplicateRows] = {}
         for source in prepared:
@@ -216,9 +211,7 @@ def _with_duplicates(counts: SourceCounts, source: PreparedSource, duplicates: D
 
 
 def _source_counts(con: duckdb.DuckDBPyConnection, source: LoadedSource) -> SourceCounts:
-    unusable = con.execute(f"SELECT count(*) FROM {ident(source.name)} WHERE _reject IS NOT NULL").fetchone()[
-        0
-    ]
+    unusable = con.execute(f"SELECT count(*) FROM {ident(source.name)} WHERE _reject IS NOT NULL").fetchone()[0]
     return SourceCounts(source.name, len(source.files), source.rows, source.malformed, unusable)
 
 
@@ -240,8 +233,7 @@ def _notes(report: IngestReport, settings: Settings, other_days: list[date]) -> 
     empty = [counts.table for counts in report.tables if counts.source is None]
     if empty and report.written:
         notes.append(
-            f"{', '.join(empty)}: not in this source, landed as empty files; "
-            "what is built on them stays empty"
+            f"{', '.join(empty)}: not in this source, landed as empty files; what is built on them stays empty"
         )
     # Without HUAXIANG_PARTITION_START the partitions start at the earliest landed day by themselves.
     if report.days and "HUAXIANG_PARTITION_START" in os.environ and report.days[0] < settings.partition_start:

@@ -1,4 +1,4 @@
-"""The publish-time PII scan (huaxiang.publish.scan_for_pii) on small snapshots built in a temp dir.
+"""The publish-time PII scan (huaxiang.snapshot.scan_for_pii) on small snapshots built in a temp dir.
 
 Each form of personal data that must block a snapshot is caught with its kind, and each
 look-alike that must not (hash ids, prices, dates, decimals, random 18-digit ids, province and
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from huaxiang.publish import PII_PATTERNS, StagedSnapshot, is_resident_id, scan_for_pii
+from huaxiang.snapshot import PII_PATTERNS, StagedSnapshot, is_resident_id, scan_for_pii
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
