@@ -5,7 +5,11 @@ table by table and row by row (sorted by every column), with those of:
 
 * a fresh home on a copy of the same landing zone run with one DuckDB and one dbt thread (the
   default is two: rows come back from DuckDB in another order, float sums are summed differently);
-* a rerun of the first home after its last day was landed again (same files, written anew).
+* a rerun of the first home after its last day was landed again (same files, written anew);
+* the fingerprint recorded in `tests/published_marts.fingerprint.json`: a hash of every published
+  mart of this home. A refactoring must leave it as it is (byte for byte the same marts); a change
+  meant to alter what the marts hold records a new one, and the file's diff shows which marts moved
+  (`HUAXIANG_RECORD_FINGERPRINT=1 pytest tests/test_reproducible_marts.py`, docs/testing.md).
 
 Only run ids and timestamps are ignored (`VOLATILE_COLUMNS`): the model versions are named after
 the time they were fitted. Everything else — every cluster, decile, audience member and segment —
@@ -14,6 +18,9 @@ must be identical.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,6 +52,20 @@ def published_tables(home: Path) -> dict[str, pa.Table]:
         sortable = [name for name in table.column_names if not pa.types.is_nested(table.schema.field(name).type)]
         tables[path.stem] = table.sort_by([(name, "ascending") for name in sortable]) if sortable else table
     return tables
+
+
+FINGERPRINT = Path(__file__).with_name("published_marts.fingerprint.json")
+
+
+def fingerprint(tables: dict[str, pa.Table]) -> dict[str, dict[str, object]]:
+    """Per mart: its rows and a SHA-256 of its schema and sorted rows (floats by their exact repr)."""
+    prints = {}
+    for name, table in tables.items():
+        digest = hashlib.sha256(str(table.schema).encode())
+        for row in table.to_pylist():
+            digest.update(json.dumps(row, default=str, ensure_ascii=False).encode())
+        prints[name] = {"rows": table.num_rows, "sha256": digest.hexdigest()}
+    return prints
 
 
 def _changed_rows(left: pa.ChunkedArray, right: pa.ChunkedArray) -> str:
@@ -126,3 +147,13 @@ def test_a_rerun_after_landing_a_day_again_publishes_the_same_marts(
         saved.rename(folder)  # the day landed again: the same files, written anew
     actual = _run(home, {"HUAXIANG_DUCKDB_THREADS": "2", "HUAXIANG_DBT_THREADS": "2"})
     _assert_identical(expected, actual)
+
+
+def test_the_marts_match_their_recorded_fingerprint(first_home: tuple[Path, dict[str, pa.Table]]) -> None:
+    _, tables = first_home
+    actual = fingerprint(tables)
+    if os.environ.get("HUAXIANG_RECORD_FINGERPRINT") == "1":
+        FINGERPRINT.write_text(json.dumps(actual, indent=2, sort_keys=True) + "\n")
+    recorded = json.loads(FINGERPRINT.read_text())
+    moved = sorted(name for name in set(recorded) | set(actual) if recorded.get(name) != actual.get(name))
+    assert moved == [], f"marts that differ from {FINGERPRINT.name}: {moved}"
