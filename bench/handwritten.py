@@ -19,10 +19,11 @@ import duckdb
 import pandas as pd
 
 from bench.peer import HOUR_SLOTS, PEER_COLUMNS, PLATFORMS, RFM_SEGMENTS, TagRules, is_auto
-from huaxiang.tags import CUT_POINT_SPECS
+from huaxiang.codegen.cut_points import CUT_POINT_SPECS
 
 SCRIPT = Path(__file__).with_name("handwritten.sql")
-# Who each `auto` cut point is derived over (huaxiang.tags CUT_POINT_SPECS' populations, in SQL).
+# Who each `auto` cut point is derived over (the populations of huaxiang.codegen.cut_points'
+# CUT_POINT_SPECS, in SQL).
 POPULATIONS = {
     "rfm_recency_days": "orders_total > 0",
     "rfm_frequency_orders": "orders_total > 0",

@@ -5,8 +5,9 @@ user as of the last landed day, then label: RFM scores and segment, value tier, 
 the other rule tags of `user_profile` that follow from orders, events and reviews. The definitions
 are the dbt models' (models/staging, int_user_daily, fct_user_facts, user_profile) and the cut
 points are read from the dbt project's vars: a var set to `auto` (the default) is derived from the
-shop's own data with huaxiang.tags' Python reference of the dbt derivation (derive_lifecycle_thresholds
-before the user facts, derive_cut_points on the profile), a number or a list is used as written.
+shop's own data with huaxiang.codegen.cut_points' Python reference of the dbt derivation
+(derive_lifecycle_thresholds before the user facts, derive_cut_points on the profile), a number or a
+list is used as written.
 Category, brand, price, campaign and model tags are not computed (PEER_COLUMNS lists what is). Money
 is kept in integer cents.
 
@@ -31,9 +32,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from huaxiang.codegen.cut_points import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
 from huaxiang.landing import day_parts
 from huaxiang.settings import DBT_PROJECT_DIR
-from huaxiang.tags import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
 
 MALFORMED_TEXT = "[\x00-\x08\ufffd]"  # U+FFFD or a C0 control character (macros/cleaning.sql)
 EVENT_TYPES = ["view", "search", "click", "add_to_cart", "favorite", "purchase"]

@@ -123,10 +123,10 @@ def cmd_quality_accept(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_audiences(args: argparse.Namespace, settings: Settings) -> int:
-    from huaxiang.audiences import main as compile_audiences
+def cmd_codegen(args: argparse.Namespace, settings: Settings) -> int:
+    from huaxiang.codegen.generate import codegen
 
-    return compile_audiences(["--check"] if args.check else [])
+    return codegen(check=args.check)
 
 
 def cmd_evaluate(args: argparse.Namespace, settings: Settings) -> int:
@@ -222,11 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     accept.add_argument("--why", required=True, help="what was reviewed and why the data is right")
     accept.set_defaults(handler=cmd_quality_accept)
 
-    audiences = commands.add_parser(
-        "audiences", help="compile dbt_project/audiences/*.yml into the audience model (docs/marts.md)"
+    codegen = commands.add_parser(
+        "codegen",
+        help="generate the dbt SQL and docs of the tag catalog and the audience definitions (docs/marts.md)",
     )
-    audiences.add_argument("--check", action="store_true", help="only verify the compiled model is up to date")
-    audiences.set_defaults(handler=cmd_audiences)
+    from huaxiang.codegen.generate import add_codegen_arguments
+
+    add_codegen_arguments(codegen)
+    codegen.set_defaults(handler=cmd_codegen)
 
     evaluate = commands.add_parser(
         "evaluate", help="the ML acceptance figures against the generator's ground truth (docs/ml.md)"

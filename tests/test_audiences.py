@@ -1,4 +1,4 @@
-"""The audience compiler (huaxiang.audiences): shipped definitions, generated SQL, rejected input.
+"""The audience compiler (huaxiang.codegen.audiences): shipped definitions, generated SQL, rejected input.
 
 Membership on generated data (consent, frequency cap, definitions re-checked in pandas) is tested
 in tests/test_marketing_marts.py.
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from huaxiang.audiences import (
+from huaxiang.codegen.audiences import (
     ACTIONS,
     AUDIENCE_DIR,
     GENERATED_MODEL,
@@ -20,9 +20,9 @@ from huaxiang.audiences import (
     compile_sql,
     load_audiences,
     load_fields,
-    main,
     parse_audience,
 )
+from huaxiang.codegen.generate import main
 
 SHIPPED = {"ready_to_buy", "long_shots", "high_value_at_risk", "dormant_winback", "new_user_nurture", "coupon_lovers"}
 
@@ -67,7 +67,7 @@ def test_the_shipped_audiences_are_valid_and_the_generated_model_is_up_to_date()
     audiences = load_audiences()
     assert {audience.audience_id for audience in audiences} == SHIPPED
     assert GENERATED_MODEL.read_text(encoding="utf-8") == compile_sql(audiences), (
-        "models/marts/marketing/mkt_audience_candidates.sql is stale: run python -m huaxiang.audiences"
+        "models/marts/marketing/mkt_audience_candidates.sql is stale: run huaxiang codegen"
     )
     assert main(["--check"]) == 0
 

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import huaxiang.audiences as audiences
+import huaxiang.codegen.audiences as audiences
 import huaxiang.snapshot as snapshot
 from huaxiang.cli import main
 from huaxiang.commands.run import RunSummary, _collect
@@ -376,14 +376,14 @@ def test_the_audience_compiler_refuses_huge_numbers_and_deep_nesting(tmp_path: P
     assert "\n" not in str(error.value) and len(str(error.value)) < 400
 
 
-def test_huaxiang_audiences_reports_a_deep_not_in_one_line(
+def test_huaxiang_codegen_reports_a_deep_not_in_one_line(
     tmp_path: Path, monkeypatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = _audience_dir(tmp_path, AUDIENCE.replace(ACTIVITY, "{not: " * 3000 + ACTIVITY + "}" * 3000))
     real = audiences.load_audiences
     monkeypatch.setattr(audiences, "load_audiences", lambda: real(folder))
     monkeypatch.setattr(audiences, "GENERATED_MODEL", tmp_path / "never_written.sql")
-    assert main(["audiences"]) == 2
+    assert main(["codegen"]) == 2
     assert "coupon_lovers.yml" in _one_error_line(capsys)
     assert not (tmp_path / "never_written.sql").exists()
 

@@ -22,7 +22,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from huaxiang.audiences import Activity, AllOf, AnyOf, Audience, Comparison, Condition, Not, load_audiences
+from huaxiang.codegen.audiences import Activity, AllOf, AnyOf, Audience, Comparison, Condition, Not, load_audiences
 from huaxiang.contract import RAW_TABLES
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR

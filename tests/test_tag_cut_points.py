@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from huaxiang.tags import CUT_POINT_SPECS, dbt_vars, derive_cut_points, derive_lifecycle_thresholds
+from huaxiang.codegen.catalog import dbt_vars
+from huaxiang.codegen.cut_points import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
 from huaxiang.warehouse import connect
 from tests.dbt_fixtures import create_ml_tables, load_shop, shaped_shop
 from tests.test_dbt_staging import run_dbt
@@ -144,7 +145,7 @@ def test_a_fixed_var_overrides_the_derived_cut_points(sparse_buyers: Shop) -> No
 
 
 def test_the_python_reference_derives_the_same_cut_points(shop: Shop) -> None:
-    """huaxiang.tags' derivation (for Python peers such as bench/peer.py) agrees with the dbt models."""
+    """huaxiang.codegen.cut_points' derivation (for Python peers such as bench/peer.py) agrees with the dbt models."""
     with connect(shop.warehouse, read_only=True) as conn:
         facts = conn.execute("select * from facts.fct_user_facts").df()  # its facts do not depend on thresholds
         purchase_days = conn.execute(

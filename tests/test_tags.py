@@ -8,17 +8,10 @@ import re
 import pytest
 import yaml
 
+from huaxiang.codegen.catalog import CATALOG_PATH, DIMENSIONS, CatalogError, dbt_vars, load_catalog, parse_catalog
+from huaxiang.codegen.generate import stale_files
+from huaxiang.codegen.tags import render_dbt_macro
 from huaxiang.settings import DBT_PROJECT_DIR
-from huaxiang.tags import (
-    CATALOG_PATH,
-    DIMENSIONS,
-    CatalogError,
-    dbt_vars,
-    load_catalog,
-    parse_catalog,
-    render_dbt_macro,
-    stale_files,
-)
 
 TAGS_YML = DBT_PROJECT_DIR / "models" / "marts" / "_tags.yml"
 # Columns other marts and audiences filter on (the contract with the marketing marts).
@@ -42,7 +35,7 @@ def profile_columns() -> dict[str, str]:
 
 
 def test_generated_files_are_up_to_date() -> None:
-    assert stale_files() == [], "run `python -m huaxiang.tags` and commit the result"
+    assert stale_files() == [], "run `huaxiang codegen` and commit the result"
 
 
 def test_catalog_covers_every_dimension_with_at_least_30_tags() -> None:

@@ -1,5 +1,8 @@
 """Declarative marketing audiences: YAML definitions compiled into one checked-in dbt model.
 
+Long because it is one safety boundary, reviewed as a whole: the whitelists, the parser that
+enforces them and the SQL writer that relies on them.
+
 An audience (``dbt_project/audiences/<id>.yml``) names profile fields, operators and values; this
 module validates every part against whitelists and writes the SQL itself, so nothing a definition
 says is ever pasted into SQL as text:
@@ -12,8 +15,8 @@ says is ever pasted into SQL as text:
   as ``true``/``false``;
 * identifiers (audience ids) and display names are checked against strict patterns.
 
-``python -m huaxiang.audiences`` rewrites ``models/marts/marketing/mkt_audience_candidates.sql``;
-``--check`` only reports whether it is up to date (the tests run the same comparison).
+``huaxiang codegen`` rewrites ``models/marts/marketing/mkt_audience_candidates.sql`` (with the
+tag catalog's files); ``--check`` only reports whether it is up to date (the tests run the check).
 
 Condition language (``where`` and each action's ``when``)::
 
@@ -28,10 +31,8 @@ A comparison with a missing (null) profile value is false, so ``not`` of it is t
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
-import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +40,9 @@ from typing import Any
 
 import yaml
 
+from huaxiang.codegen.catalog import Catalog, load_catalog
 from huaxiang.contract import CHANNELS
 from huaxiang.settings import DBT_PROJECT_DIR
-from huaxiang.tags import Catalog, load_catalog
 
 AUDIENCE_DIR = DBT_PROJECT_DIR / "audiences"
 GENERATED_MODEL = DBT_PROJECT_DIR / "models" / "marts" / "marketing" / "mkt_audience_candidates.sql"
@@ -544,26 +545,6 @@ def compile_sql(audiences: Sequence[Audience]) -> str:
     return "".join(parts)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m huaxiang.audiences", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the generated model is out of date")
-    args = parser.parse_args(argv)
-    try:
-        text = compile_sql(load_audiences())
-    except AudienceError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    current = GENERATED_MODEL.read_text(encoding="utf-8") if GENERATED_MODEL.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{GENERATED_MODEL} is out of date: run python -m huaxiang.audiences", file=sys.stderr)
-            return 1
-        return 0
-    if current != text:
-        GENERATED_MODEL.write_text(text, encoding="utf-8")
-        print(f"wrote {GENERATED_MODEL}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def generated_files() -> dict[Path, str]:
+    """The audience model, with its expected content."""
+    return {GENERATED_MODEL: compile_sql(load_audiences())}

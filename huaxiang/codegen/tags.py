@@ -1,265 +1,24 @@
-"""The tag catalog (`dbt_project/tag_catalog.yml`): load, validate, and generate what derives from it.
+"""What is generated from the tag catalog (huaxiang/codegen/catalog.py).
 
-The YAML file is the one declaration of every user tag. dbt cannot read an arbitrary file, so the
-catalog reaches dbt as a generated macro (`macros/tags_catalog.sql`, a Jinja literal) that
-`dim_tag`, `dim_tag_value`, `user_tags`, the tag tests and the history snapshot read, and as doc
-blocks (`models/marts/_tag_docs.md`) the tag columns are described with; BI users read the
-generated `docs/tags.md`. `python -m huaxiang.tags` writes both, `--check` fails when either
-is stale (the test suite runs the check).
+dbt cannot read an arbitrary file, so the catalog reaches dbt as a generated macro
+(`macros/tags_catalog.sql`, a Jinja literal) that `dim_tag`, `dim_tag_value`, `user_tags`, the tag
+tests and the history snapshot read, and as doc blocks (`models/marts/_tag_docs.md`) the tag columns
+are described with; BI users read the generated `docs/tags.md`. `huaxiang codegen` writes them,
+`huaxiang codegen --check` fails when one is stale (the test suite runs the check).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
-import re
-import sys
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from huaxiang.codegen.catalog import DIMENSION_NAMES_ZH, DIMENSIONS, Catalog, Tag, dbt_vars, load_catalog
 from huaxiang.settings import DBT_PROJECT_DIR, REPO_ROOT
 
-CATALOG_PATH = DBT_PROJECT_DIR / "tag_catalog.yml"
-DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 MACRO_PATH = DBT_PROJECT_DIR / "macros" / "tags_catalog.sql"
 DBT_DOCS_PATH = DBT_PROJECT_DIR / "models" / "marts" / "_tag_docs.md"
 DOCS_PATH = REPO_ROOT / "docs" / "tags.md"
-
-DIMENSIONS = ("demographic", "consumption", "interest", "behaviour", "lifecycle", "marketing", "model")
-KINDS = ("fact", "rule", "model")
-VALUE_TYPES = ("category", "text", "boolean", "integer", "number")
-STATUSES = ("draft", "online", "retired")
-REFRESH_CADENCES = ("daily", "weekly", "monthly")
-DIMENSION_NAMES_ZH = {
-    "demographic": "人口属性",
-    "consumption": "消费特征",
-    "interest": "兴趣偏好",
-    "behaviour": "行为特征",
-    "lifecycle": "生命周期",
-    "marketing": "营销特征",
-    "model": "模型预测",
-}
-BOOLEAN_VALUES = (("true", "是"), ("false", "否"))
-
-CODE_PATTERN = re.compile(r"[a-z][a-z0-9_]*")
-REQUIRED_FIELDS = ("code", "name_en", "name_zh", "dimension", "kind", "value_type", "definition", "refresh", "owner")
-OPTIONAL_FIELDS = (
-    "status", "values", "values_from", "range", "multi_valued", "column", "score", "score_column", "vars", "ml_table",
-    "may_be_absent",
-)  # fmt: skip
-
-
-class CatalogError(ValueError):
-    """The catalog file breaks a rule of its format."""
-
-
-@dataclass(frozen=True)
-class TagValue:
-    value: str
-    name_zh: str
-
-
-@dataclass(frozen=True)
-class Tag:
-    code: str
-    name_en: str
-    name_zh: str
-    dimension: str
-    kind: str
-    value_type: str
-    definition: str
-    refresh: str
-    owner: str
-    status: str
-    values: tuple[TagValue, ...] = ()
-    values_from: str | None = None
-    range_min: float | None = None
-    range_max: float | None = None
-    multi_valued: bool = False
-    column: str = ""
-    score: str | None = None
-    score_column: str | None = None
-    vars: tuple[str, ...] = ()
-    ml_table: str | None = None
-    may_be_absent: bool = False
-
-    @property
-    def is_numeric(self) -> bool:
-        return self.value_type in ("integer", "number")
-
-    @property
-    def tracked_in_history(self) -> bool:
-        """Snapshotted in user_tag_history: one value per user that changes by steps, not daily."""
-        return not self.multi_valued and self.value_type != "number"
-
-    def allowed_values(self) -> tuple[TagValue, ...]:
-        """The fixed values a user_tags row may hold (booleans included); domain values come from dbt."""
-        if self.value_type == "boolean":
-            return tuple(TagValue(value, label) for value, label in BOOLEAN_VALUES)
-        return self.values
-
-
-@dataclass(frozen=True)
-class Catalog:
-    tags: tuple[Tag, ...]
-    value_domains: dict[str, str]
-
-    def by_code(self, code: str) -> Tag:
-        for tag in self.tags:
-            if tag.code == code:
-                return tag
-        raise KeyError(code)
-
-    def dimension_tags(self, dimension: str) -> list[Tag]:
-        return [tag for tag in self.tags if tag.dimension == dimension]
-
-
-def dbt_vars(project_file: Path = DBT_PROJECT_FILE) -> dict[str, Any]:
-    """The vars declared in dbt_project.yml with their default values."""
-    return yaml.safe_load(project_file.read_text(encoding="utf-8")).get("vars", {})
-
-
-def _text(entry: dict, key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise CatalogError(f"{where}: '{key}' must be a non-empty string")
-    return " ".join(value.split())
-
-
-def _choice(entry: dict, key: str, choices: Iterable[str], where: str, default: str | None = None) -> str:
-    value = entry.get(key, default)
-    if value not in choices:
-        raise CatalogError(f"{where}: '{key}' is {value!r}, expected one of {', '.join(choices)}")
-    return value
-
-
-def _values(entry: dict, where: str) -> tuple[TagValue, ...]:
-    raw = entry.get("values") or []
-    if not isinstance(raw, list):
-        raise CatalogError(f"{where}: 'values' must be a list of {{value, name_zh}}")
-    values = []
-    for item in raw:
-        if not isinstance(item, dict) or set(item) != {"value", "name_zh"}:
-            raise CatalogError(f"{where}: each value needs exactly 'value' and 'name_zh', got {item!r}")
-        values.append(TagValue(str(item["value"]), _text(item, "name_zh", where)))
-    codes = [v.value for v in values]
-    if len(set(codes)) != len(codes):
-        raise CatalogError(f"{where}: repeated values")
-    return tuple(values)
-
-
-def _range(entry: dict, where: str) -> tuple[float | None, float | None]:
-    bounds = entry.get("range")
-    if not isinstance(bounds, dict) or set(bounds) != {"min", "max"}:
-        raise CatalogError(f"{where}: numeric tags need 'range: {{min: …, max: …}}' (null = open)")
-    low, high = bounds["min"], bounds["max"]
-    for bound in (low, high):
-        if bound is not None and not isinstance(bound, int | float):
-            raise CatalogError(f"{where}: range bounds must be numbers or null")
-    if low is not None and high is not None and low > high:
-        raise CatalogError(f"{where}: range min is above max")
-    return low, high
-
-
-def _parse_tag(entry: dict, domains: dict[str, str], known_vars: set[str]) -> Tag:
-    if not isinstance(entry, dict):
-        raise CatalogError(f"every tag must be a mapping, got {entry!r}")
-    where = f"tag {entry.get('code', '?')!r}"
-    unknown = set(entry) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)
-    if unknown:
-        raise CatalogError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
-    code = _text(entry, "code", where)
-    if not CODE_PATTERN.fullmatch(code):
-        raise CatalogError(f"{where}: code must be lower snake case")
-    dimension = _choice(entry, "dimension", DIMENSIONS, where)
-    kind = _choice(entry, "kind", KINDS, where)
-    if (kind == "model") != (dimension == "model"):
-        raise CatalogError(f"{where}: model tags (kind model) and the model dimension go together")
-    value_type = _choice(entry, "value_type", VALUE_TYPES, where)
-    values = _values(entry, where)
-    values_from = entry.get("values_from")
-    range_min = range_max = None
-    if value_type == "category" and (not values or values_from):
-        raise CatalogError(f"{where}: a category tag lists its 'values' and has no 'values_from'")
-    if value_type == "text" and values_from not in domains:
-        raise CatalogError(f"{where}: a text tag takes 'values_from' one of the value_domains")
-    if value_type in ("boolean", "integer", "number") and (values or values_from):
-        raise CatalogError(f"{where}: {value_type} tags take no 'values' or 'values_from'")
-    if value_type in ("integer", "number"):
-        range_min, range_max = _range(entry, where)
-    elif "range" in entry:
-        raise CatalogError(f"{where}: only integer and number tags take a 'range'")
-    multi_valued = entry.get("multi_valued", False)
-    if not isinstance(multi_valued, bool) or (multi_valued and value_type not in ("category", "text")):
-        raise CatalogError(f"{where}: multi_valued is a boolean, for category and text tags only")
-    tag_vars = tuple(entry.get("vars") or ())
-    missing_vars = [name for name in tag_vars if name not in known_vars]
-    if missing_vars:
-        raise CatalogError(f"{where}: vars not declared in dbt_project.yml: {', '.join(missing_vars)}")
-    ml_table = entry.get("ml_table")
-    if (kind == "model") != isinstance(ml_table, str):
-        raise CatalogError(f"{where}: model tags, and only they, name the 'ml_table' (source ml) they come from")
-    may_be_absent = entry.get("may_be_absent", False)
-    if not isinstance(may_be_absent, bool) or (may_be_absent and kind == "model"):
-        raise CatalogError(f"{where}: may_be_absent is a boolean; model tags are expected when their ml_table has rows")
-    score = entry.get("score")
-    score_column = entry.get("score_column")
-    if score_column is not None and score is None:
-        raise CatalogError(f"{where}: a score_column needs a 'score' description")
-    return Tag(
-        code=code,
-        name_en=_text(entry, "name_en", where),
-        name_zh=_text(entry, "name_zh", where),
-        dimension=dimension,
-        kind=kind,
-        value_type=value_type,
-        definition=_text(entry, "definition", where),
-        refresh=_choice(entry, "refresh", REFRESH_CADENCES, where),
-        owner=_text(entry, "owner", where),
-        status=_choice(entry, "status", STATUSES, where, default="draft"),
-        values=values,
-        values_from=values_from,
-        range_min=range_min,
-        range_max=range_max,
-        multi_valued=multi_valued,
-        column=entry.get("column", code),
-        score=" ".join(score.split()) if score else None,
-        score_column=score_column,
-        vars=tag_vars,
-        ml_table=ml_table,
-        may_be_absent=may_be_absent,
-    )
-
-
-def parse_catalog(document: Any, known_vars: set[str]) -> Catalog:
-    if not isinstance(document, dict) or document.get("version") != 1:
-        raise CatalogError("the catalog must be a mapping with 'version: 1'")
-    domains = document.get("value_domains") or {}
-    if not isinstance(domains, dict) or not all(isinstance(v, str) for v in domains.values()):
-        raise CatalogError("'value_domains' maps a domain name to its description")
-    tags = tuple(_parse_tag(entry, domains, known_vars) for entry in document.get("tags") or [])
-    codes = [tag.code for tag in tags]
-    repeated = sorted({code for code in codes if codes.count(code) > 1})
-    if repeated:
-        raise CatalogError(f"repeated tag codes: {', '.join(repeated)}")
-    return Catalog(tags=tags, value_domains=dict(domains))
-
-
-def load_catalog(path: Path = CATALOG_PATH, project_file: Path = DBT_PROJECT_FILE) -> Catalog:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise CatalogError(f"not valid YAML: {error}") from error
-    return parse_catalog(document, set(dbt_vars(project_file)))
 
 
 # ── the dbt macro ───────────────────────────────────────────────────────────────────────────
@@ -468,8 +227,8 @@ user is `at_risk`.
 * **Quantiles are exact and discrete** (SQL `PERCENTILE_DISC`: the smallest value with at least that
   share of the population at or below it; DuckDB `quantile_disc`, Spark `percentile_disc`, through
   the macro `quantile_disc`), so DuckDB and Spark derive the same cut points from the same data.
-  `huaxiang.tags.derive_cut_points` / `derive_lifecycle_thresholds` are the same rules in Python
-  (for Python peers of the profile; a test holds them equal to the models).
+  `huaxiang.codegen.cut_points.derive_cut_points` / `derive_lifecycle_thresholds` are the same
+  rules in Python (for Python peers of the profile; a test holds them equal to the models).
 * **Ties stay together.** A value equal to a quantile stays in the lower group (`>=` cut points are
   the first value above the quantile), so two buyers with the same order count always share an F
   score. When many buyers share a value (most buyers order once), quantiles collapse: the later
@@ -492,7 +251,7 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
     lines = [
         "# User tags (用户标签)",
         "",
-        "<!-- GENERATED from dbt_project/tag_catalog.yml by `python -m huaxiang.tags`; edit the catalog. -->",
+        "<!-- GENERATED from dbt_project/tag_catalog.yml by `huaxiang codegen`; edit the catalog. -->",
         "",
         "Every tag huaxiang computes, for BI users and marketers. The catalog "
         "(`dbt_project/tag_catalog.yml`) is the single declaration; this page, the `dim_tag` and "
@@ -555,134 +314,6 @@ def render_docs(catalog: Catalog, variables: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# ── Derived cut points: a Python reference of the dbt derivation ──────────────────────────────
-# The same rules as dbt_project/macros/tag_cut_points.sql (tag_cut_point_specs) and
-# models/intermediate/fct_lifecycle_thresholds.sql, for Python peers of the profile (bench/peer.py)
-# and as an independent check of the SQL (tests/test_tag_cut_points.py compares them).
-
-
-@dataclass(frozen=True)
-class CutPointSpec:
-    """How the `auto` cut points of one var are derived (see the macro tag_cut_point_specs)."""
-
-    var: str
-    metric: str
-    population: Callable[[Any], Any]  # a row mask over the user facts (a pandas DataFrame)
-    levels: tuple[float | None, ...]  # a quantile per cut point; None = `first`
-    bound: str  # at_most: the quantile itself; at_least: one step above it
-    step: Decimal
-    first: Decimal | None = None
-
-
-QUINTILES, MEDIAN_AND_P80 = (0.2, 0.4, 0.6, 0.8), (None, 0.5, 0.8)
-ONE, CENT = Decimal(1), Decimal("0.01")
-
-
-def _buyers(facts: Any) -> Any:
-    return facts.orders_total > 0
-
-
-def _buyers_365d(facts: Any) -> Any:
-    return facts.orders_365d > 0
-
-
-def _repeat_buyers(facts: Any) -> Any:
-    return facts.orders_365d >= 2
-
-
-def _active_30d(facts: Any) -> Any:
-    return facts.active_days_30d > 0
-
-
-CUT_POINT_SPECS = {
-    spec.var: spec
-    for spec in (
-        CutPointSpec("rfm_recency_days", "recency_days", _buyers, QUINTILES, "at_most", ONE),
-        CutPointSpec("rfm_frequency_orders", "orders_365d", _buyers, QUINTILES, "at_least", ONE),
-        CutPointSpec("rfm_monetary_cny", "revenue_365d", _buyers, QUINTILES, "at_least", CENT),
-        CutPointSpec("frequency_band_orders", "orders_365d", _repeat_buyers, MEDIAN_AND_P80, "at_least", ONE, 2 * ONE),
-        CutPointSpec("aov_band_cny", "aov_365d", _buyers_365d, (0.25, 0.75, 0.95), "at_least", CENT),
-        CutPointSpec("activity_level_days", "active_days_30d", _active_30d, MEDIAN_AND_P80, "at_least", ONE, ONE),
-    )
-}  # fmt: skip
-
-
-def quantile_disc(values: Iterable[Any], level: float) -> Decimal | None:
-    """SQL PERCENTILE_DISC: the smallest value with at least `level` of the values at or below it."""
-    ordered = sorted(Decimal(str(value)) for value in values)
-    if not ordered:
-        return None
-    position = math.ceil(Fraction(str(level)) * len(ordered))  # exact: 0.6 × 10 is 6, not 6.000…1
-    return ordered[max(position, 1) - 1]
-
-
-def _greatest(*values: Decimal | None) -> Decimal | None:
-    """SQL greatest: nulls are skipped, null only when every value is."""
-    present = [value for value in values if value is not None]
-    return max(present) if present else None
-
-
-def derive_cut_points(facts: Any, var: str) -> list[Decimal | None]:
-    """The `auto` cut points of `var` from the user facts (fct_user_facts columns, a DataFrame)."""
-    spec = CUT_POINT_SPECS[var]
-    values = facts.loc[spec.population(facts), spec.metric].dropna().tolist()
-    cuts: list[Decimal | None] = []
-    for level in spec.levels:
-        if level is None:
-            raw = spec.first
-        else:
-            quantile = quantile_disc(values, level)
-            raw = None if quantile is None else quantile + (spec.step if spec.bound == "at_least" else 0)
-        previous = cuts[-1] + spec.step if cuts and cuts[-1] is not None else None
-        cuts.append(raw if not cuts else _greatest(raw, previous))
-    return cuts
-
-
-def derive_lifecycle_thresholds(
-    purchase_days: Iterable[tuple[str, date]], as_of: date, variables: Mapping[str, Any]
-) -> dict[str, int]:
-    """silent / churned / reactivated days from (user, purchase day) pairs, as fct_lifecycle_thresholds."""
-    days_by_user: dict[str, set[date]] = defaultdict(set)
-    for user_id, day in purchase_days:
-        if day <= as_of:
-            days_by_user[user_id].add(day)
-    gaps: list[int] = []
-    repeat_buyers = 0
-    for days in days_by_user.values():
-        ordered = sorted(days)
-        pairs = zip(ordered, ordered[1:], strict=False)
-        recent = [(later - earlier).days for earlier, later in pairs if (as_of - later).days < 365]
-        gaps += recent
-        repeat_buyers += bool(recent)
-
-    def fixed(name: str) -> int | None:
-        value = variables[name]
-        return None if str(value).strip().lower() == "auto" else int(value)
-
-    silent_floor, churned_floor = (
-        int(variables["lifecycle_silent_days_floor"]),
-        int(variables["lifecycle_churned_days_floor"]),
-    )
-    enough = repeat_buyers >= int(variables["lifecycle_min_repeat_buyers"])
-    auto_silent = max(int(quantile_disc(gaps, 0.5)), silent_floor) if enough else silent_floor
-    auto_churned = max(int(quantile_disc(gaps, 0.9)), churned_floor) if enough else churned_floor
-    fixed_silent, fixed_churned = fixed("lifecycle_silent_days"), fixed("lifecycle_churned_days")
-    if fixed_silent is not None:
-        silent = fixed_silent
-    else:
-        silent = auto_silent if fixed_churned is None else min(auto_silent, fixed_churned)
-    churned = fixed_churned if fixed_churned is not None else max(auto_churned, silent)
-    reactivated = fixed("lifecycle_reactivated_days")
-    return {
-        "silent_days": silent,
-        "churned_days": churned,
-        "reactivated_days": silent if reactivated is None else reactivated,
-    }
-
-
-# ── command line ────────────────────────────────────────────────────────────────────────────
-
-
 def generated_files(catalog: Catalog | None = None) -> dict[Path, str]:
     """Every file derived from the catalog, with its expected content."""
     catalog = catalog or load_catalog()
@@ -691,35 +322,3 @@ def generated_files(catalog: Catalog | None = None) -> dict[Path, str]:
         DBT_DOCS_PATH: render_dbt_docs(catalog),
         DOCS_PATH: render_docs(catalog, dbt_vars()),
     }
-
-
-def stale_files() -> list[Path]:
-    return [
-        path
-        for path, content in generated_files().items()
-        if not path.is_file() or path.read_text(encoding="utf-8") != content
-    ]
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m huaxiang.tags", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail when a generated file is out of date")
-    args = parser.parse_args(argv)
-    try:
-        files = generated_files()
-    except CatalogError as error:
-        print(f"error: {CATALOG_PATH.name}: {error}", file=sys.stderr)
-        return 2
-    if args.check:
-        stale = stale_files()
-        for path in stale:
-            print(f"out of date: {path.relative_to(REPO_ROOT)} (run `python -m huaxiang.tags`)", file=sys.stderr)
-        return 1 if stale else 0
-    for path, content in files.items():
-        path.write_text(content, encoding="utf-8")
-        print(f"wrote {path.relative_to(REPO_ROOT)}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

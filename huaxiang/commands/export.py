@@ -77,14 +77,14 @@ def max_contacts_setting() -> int:
 
 
 def known_audiences() -> list[str]:
-    from huaxiang.audiences import load_audiences
+    from huaxiang.codegen.audiences import load_audiences
 
     return sorted(audience.audience_id for audience in load_audiences())
 
 
 def frequency_cap() -> int:
     """Most contacts of a user on one day: dbt var audience_max_per_user, the cap audience_members applies."""
-    from huaxiang.tags import dbt_vars
+    from huaxiang.codegen.catalog import dbt_vars
 
     return int(dbt_vars()["audience_max_per_user"])
 
