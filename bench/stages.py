@@ -153,7 +153,7 @@ def step_windows(instance: dg.DagsterInstance, run_id: str) -> list[StepWindow]:
 
 def propensity_fit_seconds(instance: dg.DagsterInstance, run_id: str) -> float:
     """Seconds the run's ML assets report having spent fitting propensity models (`fit_seconds`)."""
-    from orchestration.assets.ml import FIT_SECONDS
+    from ml_assets.steps import FIT_SECONDS
 
     total = 0.0
     for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):

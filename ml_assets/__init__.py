@@ -1,4 +1,4 @@
-"""Machine learning on the user facts: pure Python, no Dagster (wrapped by orchestration/assets/ml.py).
+"""Machine learning on the user facts: pure Python, no Dagster (wired as assets by orchestration/assets/ml.py).
 
 * `features`        — read the point-in-time feature tables (dbt `models/intermediate/ml/`) via Arrow
 * `clustering`      — behaviour segments with stable ids and readable names
@@ -11,6 +11,7 @@
 * `metrics`         — ROC/PR-AUC, Brier, lift, calibration, PSI, hit-rate/recall@N
 * `registry`        — fitted models on disk, versioned, with their metrics and approval status
 * `gates`           — the model-quality rules the blocking checks apply
+* `steps`           — what each ML asset does between the warehouse and the models, its metadata as plain values
 
 docs/ml.md explains the design and records the measured figures.
 """

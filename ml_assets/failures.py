@@ -1,6 +1,6 @@
 """One-line descriptions of model failures: the asset and the cause, never a stack trace alone.
 
-The Dagster assets turn any exception of a fit into `dagster.Failure(failure_message(...))`, whose
+The Dagster assets turn any exception of a fit into a Dagster `Failure(failure_message(...))`, whose
 description is the first line `huaxiang run` prints for a failed step (the trace stays in the run log).
 """
 

@@ -9,14 +9,14 @@ from huaxiang.dagster_storage import use_batched_events
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.ml import WEEKLY_ASSETS, build_ml_assets, build_retrain_job, build_retrain_schedule
+from orchestration.assets.ml import WEEKLY_ASSETS, build_ml_assets, build_retrain_job
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets
 from orchestration.checks import build_suite_checks, partitions_by_key
 from orchestration.partitions import daily_partitions
 from orchestration.resources import WarehouseResource
-from orchestration.schedules import build_daily_schedule, build_landing_sensor, with_freshness
+from orchestration.schedules import build_daily_schedule, build_landing_sensor, build_retrain_schedule, with_freshness
 
 ALL_ASSETS_JOB = "huaxiang_all"
 

@@ -94,6 +94,17 @@ def build_landing_sensor(
     return landing_sensor
 
 
+def build_retrain_schedule(job: dg.UnresolvedAssetJobDefinition, timezone: str) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="ml_weekly_retrain_schedule",
+        job=job,
+        cron_schedule="0 4 * * 1",  # Mondays 04:00, after the daily run
+        execution_timezone=timezone,
+        description="Weekly retrain of the purchase-propensity model.",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+
+
 def with_freshness(assets_def: dg.AssetsDefinition, timezone: str) -> dg.AssetsDefinition:
     """Mark every asset of `assets_def` stale when the daily run has not refreshed it by the deadline."""
     policy = dg.FreshnessPolicy.cron(
