@@ -30,15 +30,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"]]
     # The marts and, after them, the tag history (not built on Spark) are published.
     published_layers = [dbt_layers[name] for name in ("marts", "history") if name in dbt_layers]
-    dbt_published = [with_freshness(assets_def, settings.timezone) for assets_def in published_layers]
-    mart_keys = [key for assets_def in dbt_published for key in assets_def.keys]
-    publish = with_freshness(build_publish_asset(mart_keys), settings.timezone)
-    report = with_freshness(build_report_asset(), settings.timezone)
-
-    ml_assets = [
-        asset if asset.key in WEEKLY_ASSETS else with_freshness(asset, settings.timezone)  # weekly, not daily
-        for asset in build_ml_assets()
-    ]
+    mart_keys = [key for assets_def in published_layers for key in assets_def.keys]
 
     # The weekly retrain fits a new propensity model; the daily run scores with the latest approved one
     # (and trains one first only when none exists yet).
@@ -50,7 +42,18 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         "published snapshot → insight report.",
     )
     retrain_job = build_retrain_job()
-    all_assets = [*raw_assets, *dbt_staging_and_facts, *ml_assets, *dbt_published, publish, report]
+    all_assets = with_freshness(
+        [
+            *raw_assets,
+            *dbt_staging_and_facts,
+            *build_ml_assets(),
+            *published_layers,
+            build_publish_asset(mart_keys),
+            build_report_asset(),
+        ],
+        settings.timezone,
+        exclude=WEEKLY_ASSETS,
+    )
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),

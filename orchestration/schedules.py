@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,9 +106,25 @@ def build_retrain_schedule(job: dg.UnresolvedAssetJobDefinition, timezone: str) 
     )
 
 
-def with_freshness(assets_def: dg.AssetsDefinition, timezone: str) -> dg.AssetsDefinition:
-    """Mark every asset of `assets_def` stale when the daily run has not refreshed it by the deadline."""
+def with_freshness(
+    assets: list[dg.AssetsDefinition], timezone: str, *, exclude: Collection[dg.AssetKey]
+) -> list[dg.AssetsDefinition]:
+    """One freshness policy for the graph: every asset the daily run rebuilds whole (the unpartitioned
+    ones: ML outputs, marts, tag history, snapshot, report) is stale when not refreshed by the deadline.
+    The partitioned layers (raw, staging, facts) are judged per day by their checks; `exclude` (the
+    weekly assets) is refreshed by the retrain, not the daily run."""
     policy = dg.FreshnessPolicy.cron(
         deadline_cron=FRESHNESS_DEADLINE_CRON, lower_bound_delta=FRESHNESS_WINDOW, timezone=timezone
     )
-    return assets_def.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=policy))
+
+    def daily(spec: dg.AssetSpec) -> bool:
+        return spec.partitions_def is None and spec.key not in exclude
+
+    def mark(spec: dg.AssetSpec) -> dg.AssetSpec:
+        return spec.replace_attributes(freshness_policy=policy) if daily(spec) else spec
+
+    # Definitions without a daily asset are left as they are.
+    return [
+        assets_def.map_asset_specs(mark) if any(daily(spec) for spec in assets_def.specs) else assets_def
+        for assets_def in assets
+    ]

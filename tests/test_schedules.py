@@ -1,4 +1,4 @@
-"""The daily schedule and the landing sensor, evaluated with build contexts at fixed states."""
+"""The daily schedule and the landing sensor, evaluated with build contexts at fixed states; the freshness policy."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import dagster as dg
 from huaxiang.contract import RAW_TABLES
 from huaxiang.landing import write_partition
 from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from tests.conftest import huaxiang_home
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Asia/Shanghai")
 
@@ -77,3 +78,27 @@ def test_daily_schedule_runs_yesterday_in_business_time() -> None:
     ):
         requests = list(schedule.evaluate_tick(context).run_requests or [])
     assert [r.partition_key for r in requests] == ["2026-03-04"]
+
+
+# What the daily run must have refreshed by 04:00: every unpartitioned asset but the weekly ones.
+FRESH_BY_THE_DEADLINE = {
+    *(f"marts/{name}" for name in (
+        "audience_members", "campaign_performance", "cohort_retention", "dim_tag", "dim_tag_value",
+        "mkt_audience_candidates", "mkt_campaign_assignments", "segment_summary", "tag_cut_points", "user_profile",
+        "user_recommendations", "user_tag_changes", "user_tag_history", "user_tags",
+    )),
+    "ml/purchase_propensity", "ml/user_clusters", "ml/user_recommendations",
+    "published/insight_report", "published/marts_snapshot",
+}  # fmt: skip
+
+
+def test_one_freshness_policy_covers_what_the_daily_run_rebuilds(tmp_path: Path, dbt_manifest: Path) -> None:
+    """Raw, staging and facts (partitioned) and the weekly ML assets carry no freshness policy."""
+    from orchestration.definitions import build_definitions
+
+    with huaxiang_home(tmp_path / "home") as settings:
+        graph = build_definitions(settings).resolve_asset_graph()
+    keys = graph.get_all_asset_keys()
+    fresh = {key.to_user_string() for key in keys if graph.get(key).freshness_policy is not None}
+    assert fresh == FRESH_BY_THE_DEADLINE
+    assert {"ml/propensity_model", "ml/recommendation_evaluation"} <= {key.to_user_string() for key in keys}
