@@ -1,5 +1,8 @@
 """One benchmark run, on one generated dataset: every figure of docs/benchmarks.md.
 
+Long because it drives one whole benchmark (the home, the graph's stages, both floors, the peer
+and the daily runs) over one shared plan and measurements.
+
 1. generate `days + days_after` days (the extra days are the daily runs');
 2. full build of the first `days` days through the whole asset graph, `repeat` times on a fresh
    warehouse, timed per stage from the event log, memory sampled over the process tree;

@@ -1,5 +1,8 @@
 """The pandas peer: what a user would write instead of the pipeline, for the user profile.
 
+Long because the peer recomputes the profile's rule tags end to end, one function per dbt model
+it mirrors, and must stay readable side by side with them.
+
 Read the landed Parquet, clean it with staging's rules, roll it up per user and day, aggregate per
 user as of the last landed day, then label: RFM scores and segment, value tier, lifecycle stage and
 the other rule tags of `user_profile` that follow from orders, events and reviews. The definitions

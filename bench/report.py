@@ -1,4 +1,8 @@
-"""The benchmark's result: a JSON document per size, its targets, and the tables of docs/benchmarks.md."""
+"""The benchmark's result: a JSON document per size, its targets, and the tables of docs/benchmarks.md.
+
+Long because it holds the whole result document: the figures, their targets and every table of
+docs/benchmarks.md.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The warehouse engine behind the active dbt target, for Python code that reads or writes tables.
 
+Long because both engines implement one interface side by side, with the child process that
+serves Spark calls; apart, the interface's contract would be scattered over files.
+
 One small interface over both engines, Arrow in and out:
 
 * `read_arrow(sql)` / `read_batches(sql)` — a query's result as an Arrow table / record batches;

@@ -1,5 +1,8 @@
 """Behaviour clusters with stable ids and readable names.
 
+Long because feature shaping, the k search, stable ids and derived names are one model: every
+step reads the same feature groups and fitted scaler.
+
 Features (from ml_features_score and ml_user_category_mix) are grouped — activity, value, deal
 affinity, hours, platform, lifecycle, engagement, category mix. Shares are shrunk towards the
 population by the amount of behaviour behind them (a share of 3 events says little), heavy tails are

@@ -1,5 +1,8 @@
 """Purchase propensity: P(>= 1 paid order in the H days after the as-of day), calibrated.
 
+Long because it is one model's life cycle (screening, candidates, time-based selection,
+calibration, the order-rate fallback, the choice of the scoring model) over shared data classes.
+
 Point in time: the training rows are features as of T - H - k*step with labels from the H days
 after each (dbt models ml_features_train / ml_labels_train); scoring uses features as of T
 (ml_features_score). The feature list is whatever the dbt macro `user_features_as_of` emits.

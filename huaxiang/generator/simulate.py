@@ -1,5 +1,8 @@
 """One simulated day: churn, visits, the event funnel, orders with their lines, and future reviews.
 
+Long because a simulated day is one vectorised pass (churn, visits, funnel, orders, reviews)
+whose stages hand each other the day's numpy columns.
+
 Everything is vectorised over the day's visits, events and order lines; the only Python loops are
 over personas, categories or days. A day's output is plain numpy columns (`DayActivity`); turning
 them into Arrow tables is left to `tables.py`, so holdout days cost only the simulation.

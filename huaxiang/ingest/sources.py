@@ -1,5 +1,8 @@
 """Reading a mapping's sources into DuckDB, each row numbered by where it came from.
 
+Long because CSV, whitespace, Parquet and XLSX are read into the same three relations by one
+pipeline whose steps share the relation names, the line numbering and the per-format quirks.
+
 Every source becomes three relations in the ingest connection:
 
 * `__hx_raw_<name>`: the columns as read (text for CSV and XLSX), plus `_file` (path relative to
@@ -77,9 +80,7 @@ def resolve_files(spec: SourceSpec, source_dir: Path) -> list[Path]:
     found: set[Path] = set()
     for pattern in spec.files:
         full = pattern if Path(pattern).is_absolute() else str(source_dir / pattern)
-        found.update(
-            Path(match).resolve() for match in glob.glob(full, recursive=True) if Path(match).is_file()
-        )
+        found.update(Path(match).resolve() for match in glob.glob(full, recursive=True) if Path(match).is_file())
     return sorted(found)
 
 
@@ -201,8 +202,7 @@ def _check_parse_on_sample(
         )
         try:
             present, parsed, examples = con.execute(
-                "SELECT count(text), count(parsed), list(text) FILTER (WHERE parsed IS NULL)[1:3] "
-                f"FROM ({sample})"
+                f"SELECT count(text), count(parsed), list(text) FILTER (WHERE parsed IS NULL)[1:3] FROM ({sample})"
             ).fetchone()
         except duckdb.Error as error:
             raise mapping_error(mapping_path, where, first_line(error)) from error
@@ -226,8 +226,7 @@ def _create_parsed_view(
 ) -> None:
     parsed_relation = ident(f"{INTERNAL}parsed_{name}")
     replaced = ", ".join(
-        f"{parse_expression(column, parse, timezone)} AS {ident(column)}"
-        for column, parse in spec.parse.items()
+        f"{parse_expression(column, parse, timezone)} AS {ident(column)}" for column, parse in spec.parse.items()
     )
     failures = " ".join(
         f"WHEN {_text(column)} IS NOT NULL AND ({parse_expression(column, parse, timezone)}) IS NULL "
@@ -245,9 +244,7 @@ def _create_parsed_view(
             con.execute(f"DESCRIBE SELECT ({condition}) FROM {parsed_relation}")
         except duckdb.Error as error:
             raise mapping_error(mapping_path, f"sources.{name}.reject.{reason}", first_line(error)) from error
-    rules = " ".join(
-        f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in spec.reject.items()
-    )
+    rules = " ".join(f"WHEN ({condition}) THEN {literal(reason)}" for reason, condition in spec.reject.items())
     rule_reason = f"CASE {rules} END" if rules else "NULL"
     con.execute(
         f"CREATE VIEW {ident(name)} AS SELECT * EXCLUDE ({INTERNAL}parse_reason), "
@@ -258,13 +255,10 @@ def _create_parsed_view(
 # --- readers ---------------------------------------------------------------------------------
 
 
-def _register_file_names(
-    con: duckdb.DuckDBPyConnection, name: str, files: list[Path], source_dir: Path
-) -> None:
+def _register_file_names(con: duckdb.DuckDBPyConnection, name: str, files: list[Path], source_dir: Path) -> None:
     """Rejects name files relative to the source folder, so they read the same on every machine."""
     shown = [
-        str(f.relative_to(source_dir.resolve())) if f.is_relative_to(source_dir.resolve()) else str(f)
-        for f in files
+        str(f.relative_to(source_dir.resolve())) if f.is_relative_to(source_dir.resolve()) else str(f) for f in files
     ]
     table = pa.table({PATH_COLUMN: [str(f) for f in files], "_file": shown})
     con.register(f"{INTERNAL}files_arrow_{name}", table)
@@ -314,9 +308,7 @@ def _files_table(name: str) -> str:
 
 
 def _empty_malformed(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    con.execute(
-        f"CREATE TABLE {malformed_relation(name)} (_file VARCHAR, _line BIGINT, reason VARCHAR, raw VARCHAR)"
-    )
+    con.execute(f"CREATE TABLE {malformed_relation(name)} (_file VARCHAR, _line BIGINT, reason VARCHAR, raw VARCHAR)")
 
 
 def _load_csv(
@@ -356,9 +348,7 @@ def _load_csv(
     has_bad = con.execute(f"SELECT count(*) > 0 FROM {bad}").fetchone()[0]
     multiline = " OR ".join(f"contains({ident(c)}, chr(10))" for c in columns) or "FALSE"
     has_breaks = con.execute(f"SELECT coalesce(bool_or({multiline}), FALSE) FROM {scan}").fetchone()[0]
-    breaks = " + ".join(
-        f"coalesce(len({ident(c)}) - len(replace({ident(c)}, chr(10), '')), 0)" for c in columns
-    )
+    breaks = " + ".join(f"coalesce(len({ident(c)}) - len(replace({ident(c)}, chr(10), '')), 0)" for c in columns)
     before, breaks = (
         (
             f"coalesce(sum({breaks}) OVER (PARTITION BY {PATH_COLUMN} ORDER BY s.rowid "
@@ -557,15 +547,10 @@ def _read_xlsx(con: duckdb.DuckDBPyConnection, name: str, spec: SourceSpec, file
     names = [*header, PATH_COLUMN, "_line"]
     sheet_table = pa.table(
         {column: [row[i] for row in rows] for i, column in enumerate(names)},
-        schema=pa.schema(
-            [*((c, pa.string()) for c in header), (PATH_COLUMN, pa.string()), ("_line", pa.int64())]
-        ),
+        schema=pa.schema([*((c, pa.string()) for c in header), (PATH_COLUMN, pa.string()), ("_line", pa.int64())]),
     )
     malformed_table = pa.table(
-        {
-            column: [row[i] for row in malformed]
-            for i, column in enumerate([PATH_COLUMN, "_line", "reason", "raw"])
-        },
+        {column: [row[i] for row in malformed] for i, column in enumerate([PATH_COLUMN, "_line", "reason", "raw"])},
         schema=pa.schema(
             [(PATH_COLUMN, pa.string()), ("_line", pa.int64()), ("reason", pa.string()), ("raw", pa.string())]
         ),

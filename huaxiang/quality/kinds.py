@@ -1,5 +1,8 @@
 """Frame kinds: parameterised DuckDB queries that turn a (possibly huge) table into a SMALL frame.
 
+Long because it is the one place SQL is built from suite files: every frame kind, each a short
+query builder, sharing the identifier checks and the dialect, reviewed together.
+
 A suite never validates a table directly. Each of its frames names a *kind* and a few options;
 the kind expands them into one read-only SQL query whose result is bounded by the window (one row
 per day, one row per day × column, one row per table column, or a capped sample), so GX only ever
@@ -232,9 +235,7 @@ class SparkDialect(Dialect):
         return f"cast(unix_timestamp({end}) - unix_timestamp({start}) as double) / 3600"
 
     def recorded_rows(self) -> str:
-        return (
-            "select inline(arrays_zip($recorded_days::date[], $recorded_rows::bigint[])) as (day, recorded_rows)"
-        )
+        return "select inline(arrays_zip($recorded_days::date[], $recorded_rows::bigint[])) as (day, recorded_rows)"
 
     def unpivot(self, source: str, groups: list[str], name: str, values: list[str]) -> str:
         value = values[0] if len(values) == 1 else f"({', '.join(values)})"

@@ -1,5 +1,8 @@
 """Validate a suite's small frames with Great Expectations 1.x and return plain dataclasses.
 
+Long because it is the whole Great Expectations adapter: the lazy context, the expectations built
+from the suite files and the results turned into plain dataclasses.
+
 GX is imported lazily (seconds and ~200 MB) the first time a suite is validated in a process, into
 one cached ephemeral context: no `gx/` project, nothing written to disk, no network. Each frame is
 a pandas batch of a whole-DataFrame batch definition; its expectations are built from the suite

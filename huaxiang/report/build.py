@@ -1,5 +1,8 @@
 """Build the insight report from the published snapshot and swap it in as `published/report/`.
 
+Long because it gathers every page's data in one read of the snapshot and swaps the report in at
+once; the page bodies are huaxiang/report/pages.py.
+
 Reads only `published/marts.duckdb` (read-only: already PII-scanned and small-cell suppressed),
 `published/manifest.json` and the run's check results and quarantine counts handed in as plain data.
 Pages are written into `published/.staging-report-<run>/` and renamed into place, like the snapshot.
