@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from huaxiang.runner import run_pipeline
+from huaxiang.commands.run import run_pipeline
 from tests.conftest import huaxiang_home
 
 pytestmark = pytest.mark.slow
