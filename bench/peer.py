@@ -479,7 +479,7 @@ def user_facts(daily: pd.DataFrame, as_of: pd.Timestamp, silent_days: int) -> pd
 
 
 def as_of_day(daily: pd.DataFrame, users: pd.DataFrame) -> pd.Timestamp:
-    """The latest landed day: the latest activity day or user version (macros facts_as_of_date)."""
+    """The latest landed day: the latest activity day or user version (macro as_of_date)."""
     return max(daily["activity_date"].max(), users["valid_from_date"].max())
 
 

@@ -11,11 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from huaxiang.errors import UserFacingError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 
 DEFAULT_HOME = "./.huaxiang"
@@ -167,3 +169,11 @@ class Settings:
             os.environ[SALT_ENV] = spark_safe_salt(self.home)
         else:
             resolve_salt(self.home)
+
+
+def dbt_vars(project_file: Path = DBT_PROJECT_FILE) -> dict[str, Any]:
+    """The vars declared in dbt_project.yml with their default values: the one home of every
+    default the SQL and the Python share (thresholds, the ML horizon, the reject precedence)."""
+    import yaml
+
+    return yaml.safe_load(project_file.read_text(encoding="utf-8")).get("vars", {})

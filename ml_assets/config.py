@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from huaxiang.settings import dbt_vars
+
 # A cluster of fewer users describes individuals, not a segment: on small data (a few dozen users)
 # this, not `min_cluster_share`, bounds k and the smallest cluster (docs/quality.md, small data).
 MIN_CLUSTER_USERS = 5
@@ -41,8 +43,8 @@ class ClusteringConfig:
 
 @dataclass(frozen=True)
 class PropensityConfig:
-    # Must equal the dbt var propensity_horizon_days, which the training labels are built with.
-    horizon_days: int = 30
+    # The dbt var propensity_horizon_days (dbt_project.yml), which the training labels are built with.
+    horizon_days: int = field(default_factory=lambda: int(dbt_vars()["propensity_horizon_days"]))
     auc_floor: float = 0.65  # a model below this on validation is rejected
     auc_tolerance: float = 0.02  # …and so is one this much worse than the last approved model
     validation_share: float = 0.25  # users held out for the time-based validation

@@ -281,3 +281,12 @@ def test_campaign_truth_has_a_positive_lift_strongest_for_deal_hunters(clean: Ru
     )
     totals = overall.set_index("campaign_id")[["users_treatment", "users_control"]]
     assert counts.sort_index().equals(totals.sort_index())
+
+
+def test_every_injected_fault_is_a_staging_reject_reason_in_its_precedence() -> None:
+    from huaxiang.generator.bad_rows import INJECTED_FAULTS
+    from huaxiang.settings import dbt_vars
+
+    precedence = dbt_vars()["reject_precedence"]
+    assert set(REJECT_REASONS) == INJECTED_FAULTS
+    assert list(REJECT_REASONS) == sorted(REJECT_REASONS, key=precedence.index)

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from huaxiang.codegen.catalog import dbt_vars
 from huaxiang.codegen.cut_points import CUT_POINT_SPECS, derive_cut_points, derive_lifecycle_thresholds
+from huaxiang.settings import dbt_vars
 from huaxiang.warehouse import connect
 from tests.dbt_fixtures import create_ml_tables, load_shop, shaped_shop
 from tests.test_dbt_staging import run_dbt

@@ -8,10 +8,10 @@ import re
 import pytest
 import yaml
 
-from huaxiang.codegen.catalog import CATALOG_PATH, DIMENSIONS, CatalogError, dbt_vars, load_catalog, parse_catalog
+from huaxiang.codegen.catalog import CATALOG_PATH, DIMENSIONS, CatalogError, load_catalog, parse_catalog
 from huaxiang.codegen.generate import stale_files
 from huaxiang.codegen.tags import render_dbt_macro
-from huaxiang.settings import DBT_PROJECT_DIR
+from huaxiang.settings import DBT_PROJECT_DIR, dbt_vars
 
 TAGS_YML = DBT_PROJECT_DIR / "models" / "marts" / "_tags.yml"
 # Columns other marts and audiences filter on (the contract with the marketing marts).

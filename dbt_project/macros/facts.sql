@@ -63,19 +63,7 @@
 {%- endmacro %}
 
 
-{#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
-{% macro ratio(numerator, denominator) -%}
-    (cast({{ numerator }} as {{ type_double() }}) / nullif({{ denominator }}, 0))
-{%- endmacro %}
 
-
-{#- The day the user facts describe: var as_of_date, else the latest landed day (activity or user version). -#}
-{% macro facts_as_of_date() -%}
-    {{ as_of_date(
-        'select max(activity_date) as day from ' ~ ref('int_user_daily')
-        ~ ' union all select max(valid_from_date) as day from ' ~ ref('stg_users__versions')
-    ) }}
-{%- endmacro %}
 
 
 {#- Rows of a daily rollup (alias `relation_alias`, joined to the one-row CTE `as_of`) in the `days` days ending on as_of. -#}

@@ -3,32 +3,10 @@
     cohort_retention). Statistics live in marketing_stats.sql.
 -#}
 
-{#-
-    The day the marketing marts describe: the same as user_profile's (var as_of_date, or the latest
-    landed activity day or user version), so every mart of one build agrees on it.
--#}
-{% macro marketing_as_of_date() -%}
-    {{ as_of_date(
-        'select max(activity_date) as day from ' ~ ref('int_user_daily')
-        ~ ' union all select max(valid_from_date) as day from ' ~ ref('stg_users__versions')
-    ) }}
-{%- endmacro %}
-
-
-{#- A non-negative integer var (e.g. a window length or a threshold), checked at compile time. -#}
-{% macro marketing_int_var(name, minimum=0) -%}
-    {%- set value = var(name) -%}
-    {%- if value is not number or value != value | int or value < minimum -%}
-        {{ exceptions.raise_compiler_error(
-            "var " ~ name ~ " must be an integer >= " ~ minimum ~ ", got '" ~ value ~ "'") }}
-    {%- endif -%}
-    {{ return(value | int) }}
-{%- endmacro %}
-
 
 {#- Days after a send in which a paid order counts as that send's conversion (var attribution_window_days). -#}
 {% macro attribution_window_days() -%}
-    {{ return(marketing_int_var('attribution_window_days', 1)) }}
+    {{ return(int_var('attribution_window_days', 1)) }}
 {%- endmacro %}
 
 
@@ -78,10 +56,4 @@
     {%- endfor %}
         else 20
     end
-{%- endmacro %}
-
-
-{#- numerator / denominator as a double; null when the denominator is 0 or null. -#}
-{% macro marketing_ratio(numerator, denominator) -%}
-    cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}

@@ -46,6 +46,6 @@ where not coalesce(profile.marketing_consent, false)
 select {{ (per + [column_name]) | join(', ') }}, count(*) as rows_per_user
 from {{ model }}
 group by {{ (per + [column_name]) | join(', ') }}
-having count(*) > {{ marketing_int_var(limit_var, 1) }}
+having count(*) > {{ int_var(limit_var, 1) }}
 
 {% endtest %}

@@ -4,21 +4,6 @@
     valid on that day, so features as of a past day are exactly what was known then.
 -#}
 
-{#- ML knobs as dbt vars with their defaults here, so `dbt parse` works bare. -#}
-{% macro ml_setting(name) -%}
-    {%- set defaults = {
-        'propensity_horizon_days': 30,
-        'propensity_train_snapshots': 3,
-        'propensity_snapshot_step_days': 7,
-        'ml_min_history_days': 14,
-    } -%}
-    {%- set value = var(name, defaults[name]) -%}
-    {%- if not modules.re.fullmatch('[0-9]+', value | string) -%}
-        {{ exceptions.raise_compiler_error("var " ~ name ~ " must be a non-negative integer, got '" ~ value ~ "'") }}
-    {%- endif -%}
-    {{ return(value | int) }}
-{%- endmacro %}
-
 
 {#- Trailing windows (days ending on as-of, inclusive) of the count features. -#}
 {% macro ml_feature_windows() -%}
@@ -33,23 +18,9 @@
 {%- endmacro %}
 
 
-{#- The day the scoring features describe: var as_of_date, else the latest landed day (as user_profile). -#}
-{% macro ml_latest_day() -%}
-    {{ as_of_date(
-        'select max(activity_date) as day from ' ~ ref('int_user_daily')
-        ~ ' union all select max(valid_from_date) as day from ' ~ ref('stg_users__versions')
-    ) }}
-{%- endmacro %}
-
-
 {#- The first day with any activity: how far back history reaches (caps the observable window). -#}
 {% macro ml_history_start() -%}
     (select min(activity_date) from {{ ref('int_user_daily') }})
-{%- endmacro %}
-
-
-{% macro safe_ratio(numerator, denominator) -%}
-    cast({{ numerator }} as double) / nullif({{ denominator }}, 0)
 {%- endmacro %}
 
 
@@ -199,34 +170,34 @@ features as (
         cast(activity.days_since_last_order as integer) as days_since_last_order,
         cast(activity.days_since_first_order as integer) as days_since_first_order,
         {#- Rates per observable day are comparable between as-of days with different history lengths. -#}
-        {{ safe_ratio('coalesce(activity.active_days, 0)', observed) }} as active_day_rate,
-        {{ safe_ratio('coalesce(activity.orders, 0)', observed) }} as order_rate,
-        {{ safe_ratio('coalesce(activity.revenue, 0)', observed) }} as revenue_rate,
-        {{ safe_ratio('activity.days_since_last_active', observed) }} as recency_share,
+        {{ ratio('coalesce(activity.active_days, 0)', observed) }} as active_day_rate,
+        {{ ratio('coalesce(activity.orders, 0)', observed) }} as order_rate,
+        {{ ratio('coalesce(activity.revenue, 0)', observed) }} as revenue_rate,
+        {{ ratio('activity.days_since_last_active', observed) }} as recency_share,
         {#- log P(no visit for the days since the last one | still active at the smoothed visit rate). -#}
         ln(greatest(1 - (coalesce(activity.active_days, 0) + 0.5) / ({{ observed }} + 2.0), 0.001))
             * coalesce(activity.days_since_last_active, {{ observed }}) as silence_log_likelihood,
-        {{ safe_ratio('activity.active_days', 'activity.days_since_first_active + 1') }} as active_day_share,
-        {{ safe_ratio('activity.orders + activity.orders_failed', 'activity.active_days') }} as checkouts_per_active_day,
-        {{ safe_ratio('activity.sessions', 'activity.active_days') }} as sessions_per_active_day,
-        {{ safe_ratio('activity.events', 'activity.sessions') }} as events_per_session,
-        {{ safe_ratio('activity.orders', 'activity.sessions') }} as orders_per_session,
-        {{ safe_ratio('activity.revenue', 'activity.orders') }} as avg_order_value,
-        {{ safe_ratio('activity.items', 'activity.orders') }} as items_per_order,
-        {{ safe_ratio('activity.coupon_orders', 'activity.orders') }} as coupon_share,
-        {{ safe_ratio('activity.discount_amount', 'activity.gross_amount') }} as discount_share,
-        {{ safe_ratio('activity.orders_failed', 'activity.orders + activity.orders_failed') }} as failed_order_share,
-        {{ safe_ratio('activity.carts', 'activity.views') }} as cart_per_view,
-        {{ safe_ratio('activity.searches', 'activity.events') }} as search_share,
-        {{ safe_ratio('activity.favorites', 'activity.events') }} as favorite_share,
+        {{ ratio('activity.active_days', 'activity.days_since_first_active + 1') }} as active_day_share,
+        {{ ratio('activity.orders + activity.orders_failed', 'activity.active_days') }} as checkouts_per_active_day,
+        {{ ratio('activity.sessions', 'activity.active_days') }} as sessions_per_active_day,
+        {{ ratio('activity.events', 'activity.sessions') }} as events_per_session,
+        {{ ratio('activity.orders', 'activity.sessions') }} as orders_per_session,
+        {{ ratio('activity.revenue', 'activity.orders') }} as avg_order_value,
+        {{ ratio('activity.items', 'activity.orders') }} as items_per_order,
+        {{ ratio('activity.coupon_orders', 'activity.orders') }} as coupon_share,
+        {{ ratio('activity.discount_amount', 'activity.gross_amount') }} as discount_share,
+        {{ ratio('activity.orders_failed', 'activity.orders + activity.orders_failed') }} as failed_order_share,
+        {{ ratio('activity.carts', 'activity.views') }} as cart_per_view,
+        {{ ratio('activity.searches', 'activity.events') }} as search_share,
+        {{ ratio('activity.favorites', 'activity.events') }} as favorite_share,
         {%- for slot in hour_slots() %}
-        {{ safe_ratio('activity.events_' ~ slot.name, 'activity.events') }} as {{ slot.name }}_share,
+        {{ ratio('activity.events_' ~ slot.name, 'activity.events') }} as {{ slot.name }}_share,
         {%- endfor %}
         {%- for platform in accepted_codes('platform') %}
-        {{ safe_ratio('activity.events_' ~ platform, 'activity.events') }} as {{ platform }}_share,
+        {{ ratio('activity.events_' ~ platform, 'activity.events') }} as {{ platform }}_share,
         {%- endfor %}
-        {{ safe_ratio('activity.sends_opened', 'activity.sends_received') }} as open_rate,
-        {{ safe_ratio('activity.sends_clicked', 'activity.sends_received') }} as click_rate,
+        {{ ratio('activity.sends_opened', 'activity.sends_received') }} as open_rate,
+        {{ ratio('activity.sends_clicked', 'activity.sends_received') }} as click_rate,
         price_levels.price_index,
         price_levels.purchased_price_index
     from users_as_of

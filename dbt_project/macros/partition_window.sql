@@ -76,34 +76,6 @@
 {%- endmacro %}
 
 
-{#- The incremental strategy of the partition-incremental models (see delete_partition_window). -#}
-{% macro partition_incremental_strategy() -%}
-    {{ return(adapter.dispatch('partition_incremental_strategy', 'huaxiang')()) }}
-{%- endmacro %}
-
-{% macro default__partition_incremental_strategy() -%}
-    {{ return('append') }}
-{%- endmacro %}
-
-{% macro spark__partition_incremental_strategy() -%}
-    {{ return('insert_overwrite') }}
-{%- endmacro %}
-
-
-{#- partition_by of a partition-incremental model: the day column on Spark, none on DuckDB. -#}
-{% macro partition_by_day(column='_partition_date') -%}
-    {{ return(adapter.dispatch('partition_by_day', 'huaxiang')(column)) }}
-{%- endmacro %}
-
-{% macro default__partition_by_day(column) -%}
-    {{ return(none) }}
-{%- endmacro %}
-
-{% macro spark__partition_by_day(column) -%}
-    {{ return([column]) }}
-{%- endmacro %}
-
-
 {#-
     Natural keys this incremental model already holds outside the window (none on a first or full
     build). A window row repeating one of them is a `duplicate`, so the clean model stays unique

@@ -121,17 +121,6 @@
 {%- endmacro %}
 
 
-{#- Double precision floating point (dbt.type_float() is single precision on some adapters). -#}
-{% macro type_double() -%}
-    {{ return(adapter.dispatch('type_double', 'huaxiang')()) }}
-{%- endmacro %}
-
-{#- DuckDB, Spark, Trino; Postgres needs `double precision` in a postgres__ version. -#}
-{% macro default__type_double() -%}
-    {{ return('double') }}
-{%- endmacro %}
-
-
 {#- Tags user_tags emits: every catalog tag but the retired ones. -#}
 {% macro emitted_tags() -%}
     {{ return(tag_catalog() | rejectattr('status', 'equalto', 'retired') | list) }}
@@ -164,31 +153,4 @@
     {%- else -%}
         {{ tag.column }}
     {%- endif -%}
-{%- endmacro %}
-
-
-{#- A number as the same text on every engine: rounded to 6 decimals, no exponent, no trailing
-    zeros (0.000332, 0.5, 12). A plain cast prints doubles per engine: DuckDB 0.00033208…,
-    Spark 3.3208…E-4. A decimal with 6 decimals prints without exponent on both. -#}
-{% macro number_as_text(expression) -%}
-    regexp_replace(
-        regexp_replace(cast(cast({{ expression }} as decimal(38, 6)) as {{ dbt.type_string() }}), '0+$', ''),
-        '[.]$',
-        ''
-    )
-{%- endmacro %}
-
-
-{#- The text as a double, null when it is not a number. -#}
-{% macro text_to_double(expression) -%}
-    {{ return(adapter.dispatch('text_to_double', 'huaxiang')(expression)) }}
-{%- endmacro %}
-
-{% macro default__text_to_double(expression) -%}
-    {{ dbt.safe_cast(expression, type_double()) }}
-{%- endmacro %}
-
-{#- dbt-duckdb's safe_cast is a plain cast, which fails on text. -#}
-{% macro duckdb__text_to_double(expression) -%}
-    try_cast({{ expression }} as double)
 {%- endmacro %}

@@ -82,7 +82,7 @@ refresh_users as (
     {%- if is_incremental() -%}
         delete from {{ this }} where as_of is null;
         update {{ this }} set as_of = run_day.as_of_date
-        from (select {{ facts_as_of_date() }} as as_of_date) as run_day
+        from (select {{ as_of_date() }} as as_of_date) as run_day
         where {{ this }}.as_of <> run_day.as_of_date
     {%- endif -%}
 {%- endmacro %}

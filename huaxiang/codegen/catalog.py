@@ -14,10 +14,9 @@ from typing import Any
 
 import yaml
 
-from huaxiang.settings import DBT_PROJECT_DIR
+from huaxiang.settings import DBT_PROJECT_DIR, DBT_PROJECT_FILE, dbt_vars
 
 CATALOG_PATH = DBT_PROJECT_DIR / "tag_catalog.yml"
-DBT_PROJECT_FILE = DBT_PROJECT_DIR / "dbt_project.yml"
 
 DIMENSIONS = ("demographic", "consumption", "interest", "behaviour", "lifecycle", "marketing", "model")
 KINDS = ("fact", "rule", "model")
@@ -106,11 +105,6 @@ class Catalog:
 
     def dimension_tags(self, dimension: str) -> list[Tag]:
         return [tag for tag in self.tags if tag.dimension == dimension]
-
-
-def dbt_vars(project_file: Path = DBT_PROJECT_FILE) -> dict[str, Any]:
-    """The vars declared in dbt_project.yml with their default values."""
-    return yaml.safe_load(project_file.read_text(encoding="utf-8")).get("vars", {})
 
 
 def _text(entry: dict, key: str, where: str) -> str:

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from huaxiang.codegen.catalog import DIMENSION_NAMES_ZH, DIMENSIONS, Catalog, Tag, dbt_vars, load_catalog
-from huaxiang.settings import DBT_PROJECT_DIR, REPO_ROOT
+from huaxiang.codegen.catalog import DIMENSION_NAMES_ZH, DIMENSIONS, Catalog, Tag, load_catalog
+from huaxiang.settings import DBT_PROJECT_DIR, REPO_ROOT, dbt_vars
 
 MACRO_PATH = DBT_PROJECT_DIR / "macros" / "tags_catalog.sql"
 DBT_DOCS_PATH = DBT_PROJECT_DIR / "models" / "marts" / "_tag_docs.md"

@@ -84,7 +84,7 @@ def known_audiences() -> list[str]:
 
 def frequency_cap() -> int:
     """Most contacts of a user on one day: dbt var audience_max_per_user, the cap audience_members applies."""
-    from huaxiang.codegen.catalog import dbt_vars
+    from huaxiang.settings import dbt_vars
 
     return int(dbt_vars()["audience_max_per_user"])
 

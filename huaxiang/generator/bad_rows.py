@@ -6,12 +6,10 @@ that no earlier rule also matches it and no other row is rejected because of it:
 no items, injected rows take fresh keys (counted down from the top of the id space) unless they are
 duplicates, and an injected order line points at an existing order and product.
 
-`REJECT_REASONS` are the faults the generator injects, not every reason staging knows: staging's
-full precedence (dbt_project/models/staging/_docs.md) is null_key, duplicate, orphan_user,
-non_finite_amount, negative_amount, future_timestamp, malformed_text, missing_timestamp,
-partition_mismatch, invalid_code, orphan_order, orphan_campaign, out_of_range. The generator never
-writes a non-finite amount (NaN / ±inf are quarantined as `non_finite_amount`, ahead of
-`negative_amount`), so its negative amounts stay `negative_amount`.
+`REJECT_REASONS` are the faults the generator injects, in staging's precedence: the var
+`reject_precedence` of dbt_project.yml, which the staging classifier writes its rules in the order
+of. The generator never writes a non-finite amount (NaN / ±inf are quarantined as
+`non_finite_amount`, ahead of `negative_amount`), so its negative amounts stay `negative_amount`.
 """
 
 from __future__ import annotations
@@ -33,14 +31,13 @@ from huaxiang.generator.ids import (
     format_ids,
     top_down_numbers,
 )
+from huaxiang.settings import dbt_vars
 
-REJECT_REASONS: tuple[str, ...] = (
-    "null_key",
-    "duplicate",
-    "orphan_user",
-    "negative_amount",
-    "future_timestamp",
-    "malformed_text",
+INJECTED_FAULTS = frozenset(
+    {"null_key", "duplicate", "orphan_user", "negative_amount", "future_timestamp", "malformed_text"}
+)
+REJECT_REASONS: tuple[str, ...] = tuple(
+    reason for reason in dbt_vars()["reject_precedence"] if reason in INJECTED_FAULTS
 )
 
 FAULTS: dict[str, tuple[str, ...]] = {
@@ -76,9 +73,7 @@ def _mangle(texts: pa.Array, rng: np.random.Generator) -> pa.Array:
 
 
 def _replace(table: pa.Table, column: str, values: pa.Array) -> pa.Table:
-    return table.set_column(
-        table.schema.get_field_index(column), column, values.cast(table.schema.field(column).type)
-    )
+    return table.set_column(table.schema.get_field_index(column), column, values.cast(table.schema.field(column).type))
 
 
 @dataclass
@@ -89,9 +84,7 @@ class BadRowInjector:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     _fresh_used: dict[str, int] = field(default_factory=dict)
 
-    def inject(
-        self, name: str, table: pa.Table, rng: np.random.Generator, product_pool: pa.Array
-    ) -> pa.Table:
+    def inject(self, name: str, table: pa.Table, rng: np.random.Generator, product_pool: pa.Array) -> pa.Table:
         """`table` (one day of clean rows) followed by its bad rows. `product_pool`: ids landed so far."""
         if self.rate == 0 or name not in FAULTS or table.num_rows == 0:
             return table
@@ -108,9 +101,7 @@ class BadRowInjector:
                 injected.append(rows)
         return pa.concat_tables(injected)
 
-    def _sample(
-        self, table: pa.Table, count: int, rng: np.random.Generator, column: str | None = None
-    ) -> pa.Table:
+    def _sample(self, table: pa.Table, count: int, rng: np.random.Generator, column: str | None = None) -> pa.Table:
         """`count` random clean rows (with a non-null `column`, if given) to build bad rows from."""
         candidates = np.arange(table.num_rows)
         if column is not None:
@@ -127,29 +118,21 @@ class BadRowInjector:
         keys = format_ids(ID_PREFIX[name], top_down_numbers(width, used, rows.num_rows), width)
         return _replace(rows, RAW_TABLES[name].key[0], keys)
 
-    def _null_key(
-        self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array
-    ) -> pa.Table:
+    def _null_key(self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array) -> pa.Table:
         rows = self._fresh(name, self._sample(table, count, rng))
         null_key = np.arange(rows.num_rows) % 2 == 0  # alternately the key or the user is missing
         key = RAW_TABLES[name].key[0]
-        rows = _replace(
-            rows, key, pc.if_else(pa.array(null_key), pa.nulls(rows.num_rows, pa.string()), rows[key])
-        )
+        rows = _replace(rows, key, pc.if_else(pa.array(null_key), pa.nulls(rows.num_rows, pa.string()), rows[key]))
         return _replace(
             rows,
             "user_id",
             pc.if_else(pa.array(~null_key), pa.nulls(rows.num_rows, pa.string()), rows["user_id"]),
         )
 
-    def _duplicate(
-        self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array
-    ) -> pa.Table:
+    def _duplicate(self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array) -> pa.Table:
         return self._sample(table, count, rng)
 
-    def _orphan_user(
-        self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array
-    ) -> pa.Table:
+    def _orphan_user(self, name: str, table: pa.Table, count: int, rng: np.random.Generator, _: pa.Array) -> pa.Table:
         """Users 'U9...' one digit longer than real ids, so they can never exist."""
         rows = self._fresh(name, self._sample(table, count, rng))
         users = rng.integers(0, 10**self.user_id_width, rows.num_rows)
@@ -186,9 +169,7 @@ class BadRowInjector:
         self, table: pa.Table, rows: pa.Table, rng: np.random.Generator, product_pool: pa.Array
     ) -> pa.Table:
         """An extra line of an existing order, for a product not yet in it, with a bad price or quantity."""
-        rows = _replace(
-            rows, "product_id", pick(product_pool, rng.integers(0, len(product_pool), rows.num_rows))
-        )
+        rows = _replace(rows, "product_id", pick(product_pool, rng.integers(0, len(product_pool), rows.num_rows)))
         existing = pc.binary_join_element_wise(table["order_id"], table["product_id"], "|")
         candidate = pc.binary_join_element_wise(rows["order_id"], rows["product_id"], "|")
         _, first = np.unique(candidate.to_numpy(zero_copy_only=False), return_index=True)
@@ -197,8 +178,6 @@ class BadRowInjector:
         fresh_key &= ~pc.is_in(candidate, value_set=existing.combine_chunks()).to_numpy(zero_copy_only=False)
         rows = rows.filter(pa.array(fresh_key))
         bad_price = pa.array(np.arange(rows.num_rows) % 2 == 0)
-        rows = _replace(
-            rows, "unit_price", pc.if_else(bad_price, pc.negate(rows["unit_price"]), rows["unit_price"])
-        )
+        rows = _replace(rows, "unit_price", pc.if_else(bad_price, pc.negate(rows["unit_price"]), rows["unit_price"]))
         quantity = pa.array(-rng.integers(0, 2, rows.num_rows), pa.int32())  # 0 or -1
         return _replace(rows, "quantity", pc.if_else(bad_price, rows["quantity"], quantity))

@@ -26,7 +26,7 @@
 {%- endif %}
 
 with as_of as (
-    select {{ facts_as_of_date() }} as as_of_date
+    select {{ as_of_date() }} as as_of_date
 ),
 
 purchase_days as (

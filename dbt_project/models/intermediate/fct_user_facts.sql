@@ -43,7 +43,7 @@
 {%- endfor %}
 
 with as_of as (
-    select {{ facts_as_of_date() }} as as_of_date
+    select {{ as_of_date() }} as as_of_date
 ),
 
 -- The derived lifecycle thresholds as of the same day; an aggregate, so always one row.

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_incremental_strategy(),
-        partition_by=partition_by_day('activity_date'),
-        on_schema_change='fail',
-        pre_hook="{{ delete_partition_window('activity_date') }}",
-    )
-}}
 {#-
     One row per product per business day of the window on which anything was viewed or ordered:
     the catalog version valid that day and where its list price sits within its L2 category

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_incremental_strategy(),
-        partition_by=partition_by_day('activity_date'),
-        on_schema_change='fail',
-        pre_hook="{{ delete_partition_window('activity_date') }}",
-    )
-}}
 {#-
     One row per user, business day and L2 category (with its L1) the user interacted with:
     product events (view, click, add_to_cart, favorite) and paid order lines, with the price
@@ -23,23 +14,8 @@ with product_events as (
         and event_type in ('view', 'click', 'add_to_cart', 'favorite')
 ),
 
-paid_orders as (
-    select order_id, user_id, order_date
-    from {{ ref('stg_orders') }}
-    where {{ in_partition_window() }}
-        and status = 'paid'
-),
-
 paid_lines as (
-    select
-        paid_orders.user_id,
-        paid_orders.order_date as activity_date,
-        items.product_id,
-        items.quantity,
-        items.line_amount
-    from {{ ref('stg_order_items') }} as items
-    inner join paid_orders on items.order_id = paid_orders.order_id
-    where {{ in_partition_window('items._partition_date') }}
+    select * from {{ ref('int_paid_order_lines') }}
 ),
 
 products as (

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_incremental_strategy(),
-        partition_by=partition_by_day('activity_date'),
-        on_schema_change='fail',
-        pre_hook="{{ delete_partition_window('activity_date') }}",
-    )
-}}
 {#-
     Campaign response per user, business day and channel (treatment messages only; control users
     get no message). Messages, opens and clicks count on the day of the send (as in

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_incremental_strategy(),
-        partition_by=partition_by_day('activity_date'),
-        on_schema_change='fail',
-        pre_hook="{{ delete_partition_window('activity_date') }}",
-    )
-}}
 {#-
     One row per user per business day with any clean event, order, campaign touch or review.
     Every source row is counted on the local day of its partition timestamp, which staging

@@ -38,7 +38,7 @@ products as (
         user_id,
         {{ dbt.listagg('product_id', "','", 'order by rank') }} as recommended_products
     from {{ ref('user_recommendations') }}
-    where rank <= {{ marketing_int_var('audience_recommended_products', 1) }}
+    where rank <= {{ int_var('audience_recommended_products', 1) }}
     group by user_id
 ),
 
@@ -69,7 +69,7 @@ members as (
         products.recommended_products
     from ranked
     left join products on ranked.user_id = products.user_id
-    where audience_rank <= {{ marketing_int_var('audience_max_per_user', 1) }}
+    where audience_rank <= {{ int_var('audience_max_per_user', 1) }}
 )
 
 select * from members

@@ -88,12 +88,12 @@ pairs as (
         control.assigned_users as n_c,
         treatment.converted as x_t,
         control.converted as x_c,
-        {{ marketing_ratio('treatment.converted', 'treatment.assigned_users') }} as p_t,
-        {{ marketing_ratio('control.converted', 'control.assigned_users') }} as p_c,
-        {{ marketing_ratio('treatment.converted + control.converted',
+        {{ ratio('treatment.converted', 'treatment.assigned_users') }} as p_t,
+        {{ ratio('control.converted', 'control.assigned_users') }} as p_c,
+        {{ ratio('treatment.converted + control.converted',
                            'treatment.assigned_users + control.assigned_users') }} as p_pooled,
-        {{ marketing_ratio('treatment.revenue', 'treatment.assigned_users') }} as revenue_per_user_t,
-        {{ marketing_ratio('control.revenue', 'control.assigned_users') }} as revenue_per_user_c
+        {{ ratio('treatment.revenue', 'treatment.assigned_users') }} as revenue_per_user_t,
+        {{ ratio('control.revenue', 'control.assigned_users') }} as revenue_per_user_c
     from arms as treatment
     inner join arms as control
         on treatment.campaign_id = control.campaign_id
@@ -130,8 +130,8 @@ lifts as (
         round(z_score, 6) as z_score,
         round({{ marketing_two_sided_p_value('z_score') }}, 6) as p_value,
         coalesce(
-            n_t < {{ marketing_int_var('lift_min_arm_users') }}
-            or n_c < {{ marketing_int_var('lift_min_arm_users') }}
+            n_t < {{ int_var('lift_min_arm_users') }}
+            or n_c < {{ int_var('lift_min_arm_users') }}
             or least(n_t, n_c) * least(p_pooled, 1 - p_pooled) < 5,
             true
         ) as insufficient_sample,
@@ -155,13 +155,13 @@ performance as (
         arms.clicked,
         arms.converted,
         arms.conversion_orders,
-        {{ marketing_ratio('arms.opened', 'arms.sent') }} as open_rate,
-        {{ marketing_ratio('arms.clicked', 'arms.sent') }} as ctr,
-        {{ marketing_ratio('arms.converted', 'arms.assigned_users') }} as cvr,
+        {{ ratio('arms.opened', 'arms.sent') }} as open_rate,
+        {{ ratio('arms.clicked', 'arms.sent') }} as ctr,
+        {{ ratio('arms.converted', 'arms.assigned_users') }} as cvr,
         arms.revenue,
         {{ to_money('arms.revenue / nullif(arms.assigned_users, 0)') }} as revenue_per_user,
         {{ to_money('arms.sent * campaigns.cost_per_send') }} as cost,
-        {{ marketing_ratio('arms.revenue - arms.sent * campaigns.cost_per_send',
+        {{ ratio('arms.revenue - arms.sent * campaigns.cost_per_send',
                            'arms.sent * campaigns.cost_per_send') }} as roi,
         lifts.lift,
         lifts.lift_ci_low,
@@ -172,7 +172,7 @@ performance as (
         lifts.insufficient_sample,
         lifts.incremental_conversions,
         {{ to_money('lifts.incremental_revenue') }} as incremental_revenue,
-        {{ marketing_ratio('lifts.incremental_revenue - arms.sent * campaigns.cost_per_send',
+        {{ ratio('lifts.incremental_revenue - arms.sent * campaigns.cost_per_send',
                            'arms.sent * campaigns.cost_per_send') }} as incremental_roi,
         {{ attribution_window_days() }} as attribution_window_days,
         arms.window_complete,

@@ -14,7 +14,7 @@
 {%- set grains = marketing_cohort_grains() %}
 
 with as_of as (
-    select {{ marketing_as_of_date() }} as as_of_date
+    select {{ as_of_date() }} as as_of_date
 ),
 
 daily as (
@@ -127,9 +127,9 @@ retention as (
         is_complete_period,
         cast(cohort_users as bigint) as cohort_users,
         cast(retained_users as bigint) as retained_users,
-        {{ marketing_ratio('retained_users', 'cohort_users') }} as retention_rate,
+        {{ ratio('retained_users', 'cohort_users') }} as retention_rate,
         cast(buyers as bigint) as buyers,
-        {{ marketing_ratio('buyers', 'cohort_users') }} as buyer_rate,
+        {{ ratio('buyers', 'cohort_users') }} as buyer_rate,
         cast(orders as bigint) as orders,
         {{ to_money('revenue') }} as revenue,
         {{ to_money('revenue / cohort_users') }} as revenue_per_user,

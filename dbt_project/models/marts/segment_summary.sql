@@ -45,7 +45,7 @@
     a single value). Each round reads the previous one once, so the plan grows linearly on Spark.
 -#}
 
-{%- set min_users = marketing_int_var('segment_min_users', 1) %}
+{%- set min_users = int_var('segment_min_users', 1) %}
 
 with profile as (
     select user_id, marketing_consent, orders_30d, revenue_30d, orders_total, revenue_total, propensity_score, as_of
@@ -212,8 +212,8 @@ totals as (
 metrics as (
     select
         flagged.*,
-        {{ marketing_ratio('flagged.users', 'totals.all_users') }} as share_of_users,
-        {{ marketing_ratio('flagged.buyers_30d', 'flagged.users') }} as conversion_rate_30d,
+        {{ ratio('flagged.users', 'totals.all_users') }} as share_of_users,
+        {{ ratio('flagged.buyers_30d', 'flagged.users') }} as conversion_rate_30d,
         flagged.revenue_total / nullif(flagged.orders_total, 0) as aov,
         totals.as_of
     from flagged

@@ -15,7 +15,7 @@
     `huaxiang quality`, manifest — rather than stopping the whole publish. -#}
 {{ config(severity='warn', meta={'dagster': {'ref': {'name': 'segment_summary'}}}) }}
 
-{%- set min_users = marketing_int_var('segment_min_users', 1) %}
+{%- set min_users = int_var('segment_min_users', 1) %}
 
 with summary as (
     select tag_code, tag_value, is_suppressed from {{ ref('segment_summary') }}

@@ -1,12 +1,3 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy=partition_incremental_strategy(),
-        partition_by=partition_by_day('activity_date'),
-        on_schema_change='fail',
-        pre_hook="{{ delete_partition_window('activity_date') }}",
-    )
-}}
 {#-
     One row per user, product and business day with a clean product event or a paid order line:
     the behaviour the category mix, the price level and the recommendations are computed from.
@@ -31,27 +22,18 @@ with product_events as (
         and event_type in ('view', 'click', 'favorite', 'add_to_cart')
 ),
 
-paid_orders as (
-    select order_id, user_id, order_date
-    from {{ ref('stg_orders') }}
-    where {{ in_partition_window() }}
-        and status = 'paid'
-),
-
 paid_lines as (
     select
-        paid_orders.user_id,
-        paid_orders.order_date as activity_date,
-        items.product_id,
+        user_id,
+        activity_date,
+        product_id,
         0 as views,
         0 as clicks,
         0 as favorites,
         0 as carts,
-        items.quantity as purchased_units,
-        items.line_amount as purchased_amount
-    from {{ ref('stg_order_items') }} as items
-    inner join paid_orders on items.order_id = paid_orders.order_id
-    where {{ in_partition_window('items._partition_date') }}
+        quantity as purchased_units,
+        line_amount as purchased_amount
+    from {{ ref('int_paid_order_lines') }}
 ),
 
 -- Events and order lines summed in one aggregation: one pass over the events, no join back.

@@ -5,14 +5,14 @@
     ml_min_history_days of history before them are dropped; with too short a history the table is
     empty and the propensity asset falls back to a simple model.
 -#}
-{%- set horizon = ml_setting('propensity_horizon_days') -%}
-{%- set step = ml_setting('propensity_snapshot_step_days') -%}
-{%- set snapshots = ml_setting('propensity_train_snapshots') %}
+{%- set horizon = int_var('propensity_horizon_days') -%}
+{%- set step = int_var('propensity_snapshot_step_days') -%}
+{%- set snapshots = int_var('propensity_train_snapshots') %}
 
 with
 {%- for k in range(snapshots) %}
 snapshot_{{ k }} as (
-    {{ user_features_as_of(dbt.dateadd('day', -(horizon + k * step), ml_latest_day())) | indent(4) }}
+    {{ user_features_as_of(dbt.dateadd('day', -(horizon + k * step), as_of_date())) | indent(4) }}
 ),
 {%- endfor %}
 
@@ -31,7 +31,7 @@ with_history as (
     from snapshots
     cross join history
     where {{ dbt.datediff('history.history_start', 'snapshots.as_of_date', 'day') }} + 1
-        >= {{ ml_setting('ml_min_history_days') }}
+        >= {{ int_var('ml_min_history_days') }}
 )
 
 select * from with_history

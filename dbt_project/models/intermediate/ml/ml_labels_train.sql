@@ -3,7 +3,7 @@
     H days after its as-of day, (as_of, as_of + H]. Only rollup rows after the as-of day are
     read here, and the features never read them.
 -#}
-{%- set horizon = ml_setting('propensity_horizon_days') %}
+{%- set horizon = int_var('propensity_horizon_days') %}
 
 with training_rows as (
     select user_id, as_of_date

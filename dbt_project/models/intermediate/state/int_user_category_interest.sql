@@ -10,7 +10,7 @@
 -#}
 
 with as_of as (
-    select {{ facts_as_of_date() }} as as_of_date
+    select {{ as_of_date() }} as as_of_date
 ),
 
 {% if is_incremental() -%}

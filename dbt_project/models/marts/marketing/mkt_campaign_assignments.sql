@@ -11,7 +11,7 @@
 -#}
 
 with as_of as (
-    select {{ marketing_as_of_date() }} as as_of_date
+    select {{ as_of_date() }} as as_of_date
 ),
 
 touches as (
