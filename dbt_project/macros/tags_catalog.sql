@@ -1,4 +1,4 @@
-{#- GENERATED from dbt_project/tag_catalog.yml by `python -m huaxiang.tags`:
+{#- GENERATED from dbt_project/tag_catalog.yml by `huaxiang codegen`:
     edit the catalog, not this file. -#}
 
 {#- Every tag of the catalog, in catalog order. -#}

@@ -73,7 +73,7 @@ def render_dbt_macro(catalog: Catalog) -> str:
     domains = _jinja_literal(catalog.value_domains)
     dimensions = _jinja_literal([{"dimension": d, "name_zh": DIMENSION_NAMES_ZH[d]} for d in DIMENSIONS])
     return (
-        "{#- GENERATED from dbt_project/tag_catalog.yml by `python -m huaxiang.tags`:\n"
+        "{#- GENERATED from dbt_project/tag_catalog.yml by `huaxiang codegen`:\n"
         "    edit the catalog, not this file. -#}\n"
         "\n"
         "{#- Every tag of the catalog, in catalog order. -#}\n"
@@ -102,7 +102,7 @@ def render_dbt_macro(catalog: Catalog) -> str:
 
 def render_dbt_docs(catalog: Catalog) -> str:
     """One `{% docs tag_<code> %}` block per tag, for the column descriptions of the tag marts."""
-    blocks = ["{#- GENERATED from dbt_project/tag_catalog.yml by `python -m huaxiang.tags`: edit the catalog. -#}"]
+    blocks = ["{#- GENERATED from dbt_project/tag_catalog.yml by `huaxiang codegen`: edit the catalog. -#}"]
     for tag in catalog.tags:
         status = "" if tag.status == "online" else f" Status: {tag.status}."
         blocks += [
