@@ -32,3 +32,26 @@
 {% macro business_date(column) -%}
     cast({{ to_business_time(column) }} as date)
 {%- endmacro %}
+
+
+{#-
+    A raw UTC timestamp as staging publishes it: `<column>_utc`, `<column>_local` (business time)
+    and, when `day` names it, its business day.
+-#}
+{% macro business_times(column, day=none) -%}
+    {{ column }} as {{ column }}_utc,
+        {{ to_business_time(column) }} as {{ column }}_local
+    {%- if day %},
+        {{ business_date(column) }} as {{ day }}
+    {%- endif %}
+{%- endmacro %}
+
+
+{#- A clean version's validity, from its `valid_from` timestamp to the next version's (null = current). -#}
+{% macro version_validity(valid_from) -%}
+    {{ valid_from }} as valid_from_utc,
+        superseded_at as valid_to_utc,
+        {{ business_date(valid_from) }} as valid_from_date,
+        {{ business_date('superseded_at') }} as valid_to_date,
+        is_current
+{%- endmacro %}

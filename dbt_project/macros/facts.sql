@@ -71,3 +71,21 @@
     {{ relation_alias }}.activity_date <= as_of.as_of_date
     and {{ dbt.datediff(relation_alias ~ '.activity_date', 'as_of.as_of_date', 'day') }} < {{ days }}
 {%- endmacro %}
+
+
+{#- A daily rollup's rows of the trailing `days` ending on the as-of day (CTE `as_of`), of the users a run refreshes. -#}
+{% macro trailing_rows(relation, relation_alias, days) -%}
+    select {{ relation_alias }}.*
+    from {{ relation }} as {{ relation_alias }}
+    cross join as_of
+    where {{ in_trailing_days(relation_alias, days) }}{{ and_refreshed(relation_alias) }}
+{%- endmacro %}
+
+
+{#- Each column summed over the rollup's group, as a bigint of the same name. -#}
+{% macro summed_counts(columns) -%}
+    {%- for column in columns -%}
+        cast(sum({{ column }}) as bigint) as {{ column }}{% if not loop.last %},
+        {% endif %}
+    {%- endfor -%}
+{%- endmacro %}

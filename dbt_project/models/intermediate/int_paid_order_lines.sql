@@ -1,8 +1,8 @@
 {{ config(materialized='ephemeral') }}
 {#-
     The paid order lines of the run's window: who bought which product on which business day, how
-    many and for how much. Ephemeral: each daily rollup that reads it (brand, category, product)
-    gets it inlined as a CTE, so it has no table of its own.
+    many and for how much. Ephemeral: each daily rollup that reads it (user, brand, category,
+    product) gets it inlined as a CTE, so it has no table of its own.
 -#}
 
 with paid_orders as (

@@ -78,13 +78,9 @@ rollup as (
         activity_date,
         category_l1,
         category_l2,
-        cast(sum(views) as bigint) as views,
-        cast(sum(clicks) as bigint) as clicks,
-        cast(sum(carts) as bigint) as carts,
-        cast(sum(favorites) as bigint) as favorites,
+        {{ summed_counts(['views', 'clicks', 'carts', 'favorites']) }},
         cast(sum(viewed_price_percentile_sum) as decimal(18, 6)) as viewed_price_percentile_sum,
-        cast(sum(purchase_lines) as bigint) as purchase_lines,
-        cast(sum(purchased_units) as bigint) as purchased_units,
+        {{ summed_counts(['purchase_lines', 'purchased_units']) }},
         {{ to_money('sum(purchased_amount)') }} as purchased_amount,
         cast(sum(purchased_price_percentile_sum) as decimal(18, 6)) as purchased_price_percentile_sum
     from interactions

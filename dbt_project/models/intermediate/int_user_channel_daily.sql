@@ -90,10 +90,7 @@ rollup as (
         user_id,
         activity_date,
         channel,
-        cast(sum(messages) as bigint) as messages,
-        cast(sum(opens) as bigint) as opens,
-        cast(sum(clicks) as bigint) as clicks,
-        cast(sum(conversions) as bigint) as conversions
+        {{ summed_counts(['messages', 'opens', 'clicks', 'conversions']) }}
     from responses
     group by user_id, activity_date, channel
 )

@@ -17,15 +17,8 @@ orders as (
 ),
 
 paid_order_items as (
-    select
-        orders.user_id,
-        orders.order_date,
-        items.product_id,
-        items.quantity
-    from {{ ref('stg_order_items') }} as items
-    inner join orders on items.order_id = orders.order_id
-    where orders.status = 'paid'
-        and {{ in_partition_window('items._partition_date') }}
+    select user_id, activity_date as order_date, product_id, quantity
+    from {{ ref('int_paid_order_lines') }}
 ),
 
 sends as (

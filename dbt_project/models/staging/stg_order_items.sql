@@ -12,9 +12,7 @@ typed as (
         cast(quantity as integer) as quantity,
         {{ to_money('unit_price') }} as unit_price,
         {{ to_money('quantity * unit_price') }} as line_amount,
-        ordered_at as ordered_at_utc,
-        {{ to_business_time('ordered_at') }} as ordered_at_local,
-        {{ business_date('ordered_at') }} as order_date,
+        {{ business_times('ordered_at', 'order_date') }},
         _partition_date
     from clean
 )

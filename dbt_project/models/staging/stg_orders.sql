@@ -16,9 +16,7 @@ typed as (
         {{ to_money('gross_amount') }} as gross_amount,
         {{ to_money('discount_amount') }} as discount_amount,
         {{ to_money('paid_amount') }} as paid_amount,
-        ordered_at as ordered_at_utc,
-        {{ to_business_time('ordered_at') }} as ordered_at_local,
-        {{ business_date('ordered_at') }} as order_date,
+        {{ business_times('ordered_at', 'order_date') }},
         _partition_date
     from clean
 )

@@ -13,11 +13,7 @@ typed as (
         nullif(trim(category_l2), '') as category_l2,
         nullif(trim(brand), '') as brand,
         {{ to_money('list_price') }} as list_price,
-        updated_at as valid_from_utc,
-        superseded_at as valid_to_utc,
-        {{ business_date('updated_at') }} as valid_from_date,
-        {{ business_date('superseded_at') }} as valid_to_date,
-        is_current,
+        {{ version_validity('updated_at') }},
         _partition_date
     from clean
 )

@@ -13,9 +13,7 @@ typed as (
         product_id,
         cast(rating as integer) as rating,
         review_text,
-        created_at as created_at_utc,
-        {{ to_business_time('created_at') }} as created_at_local,
-        {{ business_date('created_at') }} as review_date,
+        {{ business_times('created_at', 'review_date') }},
         _partition_date
     from clean
 )

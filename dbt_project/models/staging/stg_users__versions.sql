@@ -24,19 +24,13 @@ typed as (
         nullif(trim(city), '') as city,
         nullif(trim(province), '') as province,
         cast(city_tier as integer) as city_tier,
-        registered_at as registered_at_utc,
-        {{ to_business_time('registered_at') }} as registered_at_local,
-        {{ business_date('registered_at') }} as registered_date,
+        {{ business_times('registered_at', 'registered_date') }},
         {{ normalize_code('register_channel') }} as register_channel,
         {{ hash_pii(normalize_phone('phone')) }} as phone_hash,
         {{ hash_pii(normalize_email('email')) }} as email_hash,
         -- No recorded consent is no consent.
         coalesce(marketing_consent, false) as marketing_consent,
-        updated_at as valid_from_utc,
-        superseded_at as valid_to_utc,
-        {{ business_date('updated_at') }} as valid_from_date,
-        {{ business_date('superseded_at') }} as valid_to_date,
-        is_current,
+        {{ version_validity('updated_at') }},
         _partition_date
     from clean
 )

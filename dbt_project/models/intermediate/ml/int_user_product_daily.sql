@@ -42,11 +42,7 @@ user_product_days as (
         user_id,
         activity_date,
         product_id,
-        cast(sum(views) as bigint) as views,
-        cast(sum(clicks) as bigint) as clicks,
-        cast(sum(favorites) as bigint) as favorites,
-        cast(sum(carts) as bigint) as carts,
-        cast(sum(purchased_units) as bigint) as purchased_units,
+        {{ summed_counts(['views', 'clicks', 'favorites', 'carts', 'purchased_units']) }},
         {{ to_money('sum(purchased_amount)') }} as purchased_amount
     from (
         select * from product_events

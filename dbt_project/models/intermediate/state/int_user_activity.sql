@@ -109,10 +109,7 @@ brand_facts as (
 ),
 
 channel_rows_90d as (
-    select channels.*
-    from {{ ref('int_user_channel_daily') }} as channels
-    cross join as_of
-    where {{ in_trailing_days('channels', 90) }}{{ and_refreshed('channels') }}
+    {{ trailing_rows(ref('int_user_channel_daily'), 'channels', 90) }}
 ),
 
 channel_responses as (

@@ -18,10 +18,7 @@ with as_of as (
 {%- endif %}
 
 category_rows_90d as (
-    select categories.*
-    from {{ ref('int_user_category_daily') }} as categories
-    cross join as_of
-    where {{ in_trailing_days('categories', 90) }}{{ and_refreshed('categories') }}
+    {{ trailing_rows(ref('int_user_category_daily'), 'categories', 90) }}
 ),
 
 by_l2 as (
