@@ -3,6 +3,7 @@ for every reject reason staging knows, each recorded with the reason it must be 
 
 Times are written as business-local wall clock (Asia/Shanghai) and stored as UTC, as every source
 does; a row's landing day is the local date of its partition column unless a fault says otherwise.
+Long because it is data: one bad row per reject reason per table, each beside the reason it must get.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """`huaxiang ingest` on small files written here: the four shapes' formats, rejects with line
-numbers, mapping errors before any write, idempotent re-ingest."""
+numbers, mapping errors before any write, idempotent re-ingest.
+
+Long because every file shape is written and read back here: splitting it would spread the
+shared file writers over several modules."""
 
 from __future__ import annotations
 

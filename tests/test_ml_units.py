@@ -1,4 +1,6 @@
-"""ML pure functions on small synthetic frames: metrics, registry, gates, propensity, clusters, recommendations."""
+"""ML pure functions on small synthetic frames: metrics, registry, gates, propensity, clusters, recommendations.
+
+Long because the models share its frame builders; each section tests one module of ml_assets/."""
 
 from __future__ import annotations
 
