@@ -13,7 +13,7 @@ from huaxiang.codegen.generate import stale_files
 from huaxiang.codegen.tags import render_dbt_macro
 from huaxiang.settings import DBT_PROJECT_DIR, dbt_vars
 
-TAGS_YML = DBT_PROJECT_DIR / "models" / "marts" / "_tags.yml"
+PROFILE_YML = DBT_PROJECT_DIR / "models" / "marts" / "_user_profile.yml"
 # Columns other marts and audiences filter on (the contract with the marketing marts).
 CONTRACT_COLUMNS = (
     "user_id", "revenue_total", "age_band", "city_tier", "value_tier", "rfm_segment", "rfm_r", "rfm_f", "rfm_m",
@@ -29,7 +29,7 @@ def document() -> dict:
 
 
 def profile_columns() -> dict[str, str]:
-    models = yaml.safe_load(TAGS_YML.read_text(encoding="utf-8"))["models"]
+    models = yaml.safe_load(PROFILE_YML.read_text(encoding="utf-8"))["models"]
     (profile,) = [model for model in models if model["name"] == "user_profile"]
     return {column["name"]: column["data_type"] for column in profile["columns"]}
 

@@ -17,3 +17,10 @@
         cast('{{ value }}' as date)
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The version `versions_alias` (valid_from_date .. valid_to_date, null = current) is the one valid on `day`. -#}
+{% macro version_valid_on(versions_alias, day) -%}
+    {{ versions_alias }}.valid_from_date <= {{ day }}
+        and ({{ versions_alias }}.valid_to_date is null or {{ versions_alias }}.valid_to_date > {{ day }})
+{%- endmacro %}

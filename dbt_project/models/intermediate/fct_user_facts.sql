@@ -61,8 +61,7 @@ users_as_of as (
         as_of.as_of_date
     from {{ ref('stg_users__versions') }} as versions
     cross join as_of
-    where versions.valid_from_date <= as_of.as_of_date
-        and (versions.valid_to_date is null or versions.valid_to_date > as_of.as_of_date)
+    where {{ version_valid_on('versions', 'as_of.as_of_date') }}
 ),
 
 -- The history parts, kept per user from run to run (int_user_activity, int_user_comebacks).

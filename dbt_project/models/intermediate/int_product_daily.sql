@@ -27,8 +27,7 @@ versions_valid_on_day as (
         versions.list_price
     from activity_days
     inner join {{ ref('stg_products__versions') }} as versions
-        on versions.valid_from_date <= activity_days.activity_date
-        and (versions.valid_to_date is null or versions.valid_to_date > activity_days.activity_date)
+        on {{ version_valid_on('versions', 'activity_days.activity_date') }}
     where versions.category_l1 is not null
         and versions.category_l2 is not null
 ),
