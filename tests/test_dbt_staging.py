@@ -401,3 +401,35 @@ def test_data_tests_of_day_by_day_tables_read_the_run_s_window(warehouse: Path, 
     assert "between" not in compiled["unique_stg_users_user_id"]
     with pytest.raises(AssertionError, match="unique_stg_events_event_id"):
         run_dbt(home, "test", "--select", "stg_events", variables={**day3, "partition_start": DAY1.isoformat()})
+
+
+def test_a_reject_reason_outside_the_one_precedence_fails_compilation(tmp_path: Path) -> None:
+    """The classifier writes a table's rules in the order of the var reject_precedence; a rule whose
+    reason the list does not name stops dbt, naming the table and the reason."""
+    from huaxiang.settings import dbt_vars
+
+    precedence = [reason for reason in dbt_vars()["reject_precedence"] if reason != "out_of_range"]
+    completed = subprocess.run(
+        [
+            dbt_executable(),
+            "compile",
+            "--select",
+            "stg_reviews__classified",
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--target-path",
+            str(tmp_path / "dbt_target"),
+            "--log-path",
+            str(tmp_path / "dbt_logs"),
+            "--vars",
+            json.dumps({"reject_precedence": precedence}),
+        ],
+        env={**os.environ, "HUAXIANG_HOME": str(tmp_path), "HUAXIANG_TARGET": "duckdb"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode != 0
+    assert "reviews: reject reason 'out_of_range' is not in the var reject_precedence" in completed.stdout
