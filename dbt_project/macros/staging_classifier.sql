@@ -16,7 +16,10 @@
       future_timestamp, missing_timestamp, partition_mismatch
                           `timestamp`'s business day after, missing, or before the landed day
       malformed_text      any of `text_columns` carries a broken encoding (cleaning.sql)
-    and `rules` adds the table's own ({reason: condition}: amounts, codes, ranges).
+      non_finite_amount, amount_out_of_range, negative_amount
+                          any of the money columns `amounts` is NaN/±inf, beyond what a decimal
+                          holds, or negative (non_finite.sql)
+    and `rules` adds the table's own ({reason: condition}: codes, ranges) or replaces one of the above.
 
     Day-by-day tables (events, orders, …) classify the run's window and are incremental; entity
     tables (`versioned_by` set: users, products, campaigns) are dated upserts rebuilt in full,
@@ -24,7 +27,7 @@
     raw = current + superseded + rejected.
 -#}
 
-{% macro classify_landed_rows(table, key, tie_order, timestamp, text_columns, required=[], references={}, rules={}, versioned_by=none) -%}
+{% macro classify_landed_rows(table, key, tie_order, timestamp, text_columns, required=[], references={}, amounts=[], rules={}, versioned_by=none) -%}
 {%- set raw = source('raw', table) -%}
 {%- set ranked_by = key + ([versioned_by] if versioned_by else []) -%}
 {%- set reasons = {
@@ -38,6 +41,13 @@
 {%- for reason, reference in references.items() -%}
     {%- do reasons.update({reason: 'not ' ~ reason ~ '_known'}) -%}
 {%- endfor -%}
+{%- if amounts -%}
+    {%- do reasons.update({
+        'non_finite_amount': has_non_finite_amount(amounts),
+        'amount_out_of_range': has_amount_out_of_range(amounts),
+        'negative_amount': amounts | join(' < 0 or ') ~ ' < 0',
+    }) -%}
+{%- endif -%}
 {%- do reasons.update(rules) -%}
 {%- for reason in reasons if reason not in var('reject_precedence') -%}
     {{ exceptions.raise_compiler_error(table ~ ": reject reason '" ~ reason ~ "' is not in the var reject_precedence") }}

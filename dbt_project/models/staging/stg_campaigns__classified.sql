@@ -12,10 +12,6 @@
     tie_order=['name', 'channel', 'objective', 'ends_at', 'cost_per_send'],
     timestamp='starts_at',
     text_columns=['campaign_id', 'name', 'channel', 'objective'],
-    rules={
-        'non_finite_amount': has_non_finite_amount(['cost_per_send']),
-        'amount_out_of_range': has_amount_out_of_range(['cost_per_send']),
-        'negative_amount': 'cost_per_send < 0',
-        'invalid_code': "not " ~ is_accepted_code('channel', 'channel'),
-    },
+    amounts=['cost_per_send'],
+    rules={'invalid_code': "not " ~ is_accepted_code('channel', 'channel')},
 ) }}

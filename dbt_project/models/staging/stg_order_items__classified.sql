@@ -7,8 +7,8 @@
     timestamp='ordered_at',
     text_columns=['order_id', 'product_id'],
     references={'orphan_order': {'column': 'order_id', 'in': 'orders'}},
+    amounts=['unit_price'],
     rules={
-        'non_finite_amount': has_non_finite_amount(['unit_price']),
         'amount_out_of_range': has_amount_out_of_range(['unit_price', 'quantity * unit_price']),
         'negative_amount': 'unit_price < 0 or quantity <= 0',
     },

@@ -12,9 +12,5 @@
     tie_order=['title', 'category_l1', 'category_l2', 'brand', 'list_price'],
     timestamp='updated_at',
     text_columns=['product_id', 'title', 'category_l1', 'category_l2', 'brand'],
-    rules={
-        'non_finite_amount': has_non_finite_amount(['list_price']),
-        'amount_out_of_range': has_amount_out_of_range(['list_price']),
-        'negative_amount': 'list_price < 0',
-    },
+    amounts=['list_price'],
 ) }}
