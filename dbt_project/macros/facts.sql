@@ -63,9 +63,6 @@
 {%- endmacro %}
 
 
-
-
-
 {#- Rows of a daily rollup (alias `relation_alias`, joined to the one-row CTE `as_of`) in the `days` days ending on as_of. -#}
 {% macro in_trailing_days(relation_alias, days) -%}
     {{ relation_alias }}.activity_date <= as_of.as_of_date
