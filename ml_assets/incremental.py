@@ -36,7 +36,7 @@ from ml_assets.propensity import PropensityModel
 RECOMMENDATIONS = f"{ML_SCHEMA}.user_recommendations"
 SCORES = f"{ML_SCHEMA}.purchase_propensity"
 USER_DAILY = "facts.int_user_daily"
-USER_VERSIONS = "staging.stg_users__versions"
+USER_VERSIONS = "staging.stg_users_versions"
 # Kinds whose score of a user depends on that user's row only (BG/NBD and the order-rate heuristic are
 # refitted on the whole scoring population: scoring a part of it would change the scores).
 ROW_WISE_KINDS = frozenset({"hist_gradient_boosting", "logistic_regression"})

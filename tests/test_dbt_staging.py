@@ -119,7 +119,7 @@ def test_only_the_bad_rows_are_rejected(warehouse: Path, fixture_data: RawFixtur
 
 def test_raw_equals_clean_plus_rejected_per_partition(warehouse: Path, fixture_data: RawFixture) -> None:
     for table in RAW_TABLES:
-        clean = f"stg_{table}__versions" if table in DIMENSIONS else f"stg_{table}"
+        clean = f"stg_{table}_versions" if table in DIMENSIONS else f"stg_{table}"
         counts = query(
             warehouse,
             f"""
@@ -145,7 +145,7 @@ def test_raw_equals_clean_plus_rejected_per_partition(warehouse: Path, fixture_d
 def test_dimension_versions_are_history_not_rejects(warehouse: Path) -> None:
     versions = query(
         warehouse,
-        "select city, is_current, valid_to_date from staging.stg_users__versions "
+        "select city, is_current, valid_to_date from staging.stg_users_versions "
         "where user_id = ? order by valid_from_utc",
         [CHECKED_USER],
     )
@@ -157,7 +157,7 @@ def test_dimension_versions_are_history_not_rejects(warehouse: Path) -> None:
         select
             (select count(*) from raw.users),
             (select count(*) from staging.stg_users),
-            (select count(*) from staging.stg_users__versions where not is_current),
+            (select count(*) from staging.stg_users_versions where not is_current),
             (select count(*) from staging.stg_users_rejected)
         """,
     ) == [(8, 3, 1, 4)]
@@ -171,7 +171,7 @@ def test_pii_never_reaches_a_clean_model(warehouse: Path) -> None:
         """
         select table_schema, table_name, column_name from information_schema.columns
         where (table_schema in ('facts', 'marts') or (table_schema = 'staging'
-                and table_name not like '%\\_\\_classified' escape '\\'
+                and table_name not like '%\\_classified' escape '\\'
                 and table_name not like '%\\_rejected' escape '\\'))
             and data_type = 'VARCHAR'
         """,
@@ -202,9 +202,9 @@ def test_the_salt_is_in_no_compiled_sql_log_or_warehouse(warehouse: Path) -> Non
     ]
     files = [path for path in written if path.is_file()]
     assert any(path.name == "manifest.json" for path in files)
-    assert any(path.name == "stg_users__versions.sql" for path in files)
+    assert any(path.name == "stg_users_versions.sql" for path in files)
     assert [path for path in files if PII_SALT.encode() in path.read_bytes()] == []
-    compiled = next(path for path in files if path.name == "stg_users__versions.sql").read_text()
+    compiled = next(path for path in files if path.name == "stg_users_versions.sql").read_text()
     assert "getvariable('huaxiang_pii_salt')" in compiled
 
 
@@ -269,16 +269,15 @@ def test_rerunning_a_partition_replaces_it(warehouse: Path, fixture_data: RawFix
     with connect(home / "warehouse.duckdb") as conn:
         load_partition(conn, home / "landing", "events", DAY2)
 
-    before = query(home, "select _partition_date, count(*) from staging.stg_events__classified group by all")
+    before = query(home, "select _partition_date, count(*) from staging.stg_events_classified group by all")
     run_dbt(home, "build", variables={"partition_start": DAY2.isoformat(), "partition_end": DAY2.isoformat()})
 
     assert query(
         home,
-        "select event_id, reject_reason from staging.stg_events__classified "
-        "where _partition_date = ? order by event_id",
+        "select event_id, reject_reason from staging.stg_events_classified where _partition_date = ? order by event_id",
         [DAY2],
     ) == [("e11", "duplicate"), ("e21", None), ("e23", None), ("e24", None)]
-    after = dict(query(home, "select _partition_date, count(*) from staging.stg_events__classified group by all"))
+    after = dict(query(home, "select _partition_date, count(*) from staging.stg_events_classified group by all"))
     assert {day: n for day, n in before if day != DAY2} == {day: n for day, n in after.items() if day != DAY2}
     assert query(home, "select count(*) - count(distinct event_id) from staging.stg_events") == [(0,)]
     assert query(
@@ -303,12 +302,76 @@ def test_an_emptied_partition_becomes_empty(warehouse: Path, tmp_path: Path) -> 
         home,
         "build",
         "--select",
-        "stg_reviews__classified+",
+        "stg_reviews_classified+",
         variables={"partition_start": DAY3.isoformat(), "partition_end": DAY3.isoformat()},
     )
 
-    assert query(home, "select count(*) from staging.stg_reviews__classified") == [(0,)]
+    assert query(home, "select count(*) from staging.stg_reviews_classified") == [(0,)]
     assert query(home, "select sum(reviews) from facts.int_user_daily") == [(0,)]
+
+
+LEGACY_DAY_TABLES = ("events", "orders", "order_items", "campaign_sends", "reviews")
+
+
+def staging_relations(home: Path) -> dict[str, str]:
+    return dict(
+        query(home, "select table_name, table_type from information_schema.tables where table_schema = 'staging'")
+    )
+
+
+def test_a_home_built_under_the_old_staging_names_keeps_its_history(
+    warehouse: Path, fixture_data: RawFixture, tmp_path: Path
+) -> None:
+    """A home of a release before the `stg_<t>__classified` → `stg_<t>_classified` rename: its next
+    daily run renames the day tables in place (macros/migrations.sql), so the days classified before
+    stay, and a key landed on an earlier day is still caught as a duplicate."""
+    home = tmp_path / "home"
+    shutil.copytree(warehouse / "landing", home / "landing")
+    shutil.copy(warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
+    days_before = {
+        table: query(
+            home, f"select _partition_date, count(*) from staging.stg_{table}_classified group by all order by 1"
+        )
+        for table in LEGACY_DAY_TABLES
+    }
+    built_relations = staging_relations(home)
+    with connect(home / "warehouse.duckdb") as conn:  # back to the names the old release built
+        for name, kind in built_relations.items():
+            if name.endswith(("_classified", "_versions")):
+                old_name = name.replace("_classified", "__classified").replace("_versions", "__versions")
+                conn.execute(f"alter {kind.split()[-1]} staging.{name} rename to {old_name}")
+    legacy = staging_relations(home)
+    assert {f"stg_{t}__classified" for t in RAW_TABLES} | {f"stg_{t}__versions" for t in DIMENSIONS} <= set(legacy)
+    assert not any(name.endswith(("_classified", "_versions")) and "__" not in name for name in legacy)
+
+    changed = RawFixture()  # DAY2 landed again with a key that first landed on DAY1
+    for row in fixture_data.rows["events"][DAY2]:
+        changed.add("events", DAY2, row)
+    changed.add("events", DAY2, event("e11", "u1", "2024-03-02 10:01"))
+    changed.land(home / "landing")
+    with connect(home / "warehouse.duckdb") as conn:
+        load_partition(conn, home / "landing", "events", DAY2)
+    built = run_dbt(home, "build", variables={"partition_start": DAY2.isoformat(), "partition_end": DAY2.isoformat()})
+
+    assert "renaming" in built.stdout and "its history is kept" in built.stdout
+    relations = staging_relations(home)
+    assert not [name for name in relations if "__" in name], relations
+    for table in LEGACY_DAY_TABLES:
+        assert relations[f"stg_{table}_classified"] == "BASE TABLE"
+        after = query(
+            home, f"select _partition_date, count(*) from staging.stg_{table}_classified group by all order by 1"
+        )
+        kept = [(day, n) for day, n in days_before[table] if day != DAY2]
+        assert kept and [(day, n) for day, n in after if day != DAY2] == kept, table
+    assert ("e11", "duplicate") in query(
+        home, "select event_id, reject_reason from staging.stg_events_classified where _partition_date = ?", [DAY2]
+    )
+    assert query(home, "select count(*) - count(distinct event_id) from staging.stg_events") == [(0,)]
+    # The entity relations were dropped and built again under their new names.
+    assert {f"stg_{t}_versions" for t in DIMENSIONS} <= set(relations)
+    assert query(home, "select count(*) from staging.stg_users_versions") == query(
+        warehouse, "select count(*) from staging.stg_users_versions"
+    )
 
 
 # ── on the synthetic generator's output ─────────────────────────────────────────────────────
@@ -363,7 +426,7 @@ def test_windowed_runs_equal_one_full_build(generated: tuple[Path, list[date]], 
             variables={"partition_start": window[0].isoformat(), "partition_end": window[-1].isoformat()},
         )
 
-    relations = [f"staging.stg_{table}__classified" for table in RAW_TABLES]
+    relations = [f"staging.stg_{table}_classified" for table in RAW_TABLES]
     relations += ["facts.int_user_daily", "marts.user_profile"]
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
         conn.execute(f"attach '{full / 'warehouse.duckdb'}' as full_build (read_only)")
@@ -390,7 +453,7 @@ def test_data_tests_of_day_by_day_tables_read_the_run_s_window(warehouse: Path, 
     shutil.copy(warehouse / "warehouse.duckdb", home / "warehouse.duckdb")
     with connect(home / "warehouse.duckdb") as conn:
         conn.execute(
-            "insert into staging.stg_events__classified select * from staging.stg_events__classified "
+            "insert into staging.stg_events_classified select * from staging.stg_events_classified "
             "where _partition_date = ? and reject_reason is null order by event_id limit 1",
             [DAY1],
         )
@@ -414,7 +477,7 @@ def test_a_reject_reason_outside_the_one_precedence_fails_compilation(tmp_path: 
             dbt_executable(),
             "compile",
             "--select",
-            "stg_reviews__classified",
+            "stg_reviews_classified",
             "--project-dir",
             str(DBT_PROJECT_DIR),
             "--profiles-dir",

@@ -190,8 +190,8 @@ def test_no_non_finite_amount_reaches_a_clean_model(home: Path) -> None:
     clean = {
         "stg_orders": ["gross_amount", "discount_amount", "paid_amount"],
         "stg_order_items": ["unit_price", "line_amount"],
-        "stg_products__versions": ["list_price"],
-        "stg_campaigns__versions": ["cost_per_send"],
+        "stg_products_versions": ["list_price"],
+        "stg_campaigns_versions": ["cost_per_send"],
     }
     for model, columns in clean.items():
         # Decimals cannot hold NaN or inf: reading every amount proves the casts succeed.
@@ -203,8 +203,8 @@ def test_no_non_finite_amount_reaches_a_clean_model(home: Path) -> None:
     assert not orders & {"o41", "o42", "o43", "o44", "o45", "o46", *INGESTED_NON_FINITE, *INGESTED_OUT_OF_RANGE}
     lines = set(query(home, "select order_id, product_id from staging.stg_order_items"))
     assert not lines & {("o31", "p2"), ("o32", "p1"), ("o21", "p8"), ("o21", "p9")}
-    products = {p for (p,) in query(home, "select product_id from staging.stg_products__versions")}
-    campaigns = {c for (c,) in query(home, "select campaign_id from staging.stg_campaigns__versions")}
+    products = {p for (p,) in query(home, "select product_id from staging.stg_products_versions")}
+    campaigns = {c for (c,) in query(home, "select campaign_id from staging.stg_campaigns_versions")}
     assert not products & {"p7", "p8", "p10"} and not campaigns & {"c7", "c8", "c9"}
     (largest,) = query(home, "select max(paid_amount) from staging.stg_orders")[0]
     assert str(largest) == "999999999999.99"
@@ -212,7 +212,7 @@ def test_no_non_finite_amount_reaches_a_clean_model(home: Path) -> None:
 
 def test_raw_equals_clean_plus_rejected_with_non_finite_rows(home: Path) -> None:
     for table in ("orders", "order_items", "products", "campaigns"):
-        clean = f"stg_{table}__versions" if table in DIMENSIONS else f"stg_{table}"
+        clean = f"stg_{table}_versions" if table in DIMENSIONS else f"stg_{table}"
         counts = query(
             home,
             f"""

@@ -105,7 +105,7 @@ def test_contacts_are_hashed_with_the_homes_own_salt_found_in_no_written_file(sm
         user_id, phone, phone_hash = conn.execute(
             """
             select users.user_id, raw_users.phone, users.phone_hash
-            from staging.stg_users__versions as users
+            from staging.stg_users_versions as users
             inner join raw.users as raw_users
                 on raw_users.user_id = users.user_id and raw_users.updated_at = users.valid_from_utc
             where users.phone_hash is not null

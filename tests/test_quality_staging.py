@@ -73,7 +73,7 @@ def test_a_reject_reason_taking_over_a_day_fails(built: Path, tmp_path: Path, su
     db = with_fault(
         built,
         tmp_path,
-        "update staging.stg_events__classified set reject_reason = 'duplicate' "
+        "update staging.stg_events_classified set reject_reason = 'duplicate' "
         "where _partition_date = ? and reject_reason is null and hash(event_id) % 2 = 0",
     )
     result = validate(db, suites["staging__stg_events"], AROUND_FAULT)
@@ -89,7 +89,7 @@ def test_clean_rows_of_unknown_users_fail_referential_integrity(
     db = with_fault(
         built,
         tmp_path,
-        "update staging.stg_events__classified set user_id = 'U-nobody' "
+        "update staging.stg_events_classified set user_id = 'U-nobody' "
         "where _partition_date = ? and reject_reason is null and hash(event_id) % 10 = 0",
     )
     result = validate(db, suites["staging__stg_events"], AROUND_FAULT)
@@ -103,7 +103,7 @@ def test_a_negative_clean_amount_fails_the_range(built: Path, tmp_path: Path, su
     db = with_fault(
         built,
         tmp_path,
-        "update staging.stg_orders__classified set paid_amount = -1 "
+        "update staging.stg_orders_classified set paid_amount = -1 "
         "where order_id = (select min(order_id) from staging.stg_orders where _partition_date = ?)",
     )
     result = validate(db, suites["staging__stg_orders"], AROUND_FAULT)

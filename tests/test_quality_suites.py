@@ -55,12 +55,12 @@ def test_every_raw_table_staging_model_fact_mart_and_ml_output_has_a_suite() -> 
         assert suite.asset == ("staging", f"stg_{table}") and suite.blocking
         (rejects,) = [frame for frame in suite.frames if frame.kind == "rejects"]
         # The quarantine profile reads the classified model of the same table.
-        assert rejects.options["table"] == f"staging.stg_{table}__classified"
+        assert rejects.options["table"] == f"staging.stg_{table}_classified"
     # A dimension's suite also gates its version history, which facts and marts read.
     for table in ("users", "products", "campaigns"):
         assert suites[f"staging__stg_{table}"].gated_assets == (
             ("staging", f"stg_{table}"),
-            ("staging", f"stg_{table}__versions"),
+            ("staging", f"stg_{table}_versions"),
         )
     facts = suites["facts__int_user_daily"]
     assert facts.asset == ("facts", "int_user_daily")

@@ -8,7 +8,7 @@
     {%- if value is none -%}
         (select max(day) from (
             select max(activity_date) as day from {{ ref('int_user_daily') }}
-            union all select max(valid_from_date) as day from {{ ref('stg_users__versions') }}
+            union all select max(valid_from_date) as day from {{ ref('stg_users_versions') }}
         ) as landed_days)
     {%- else -%}
         {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value | string) -%}

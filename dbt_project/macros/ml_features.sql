@@ -52,7 +52,7 @@ users_as_of as (
             {{ dbt.datediff('versions.registered_date', 'as_of.as_of_date', 'day') }},
             {{ dbt.datediff('as_of.history_start', 'as_of.as_of_date', 'day') }}
         ) + 1 as observed_days
-    from {{ ref('stg_users__versions') }} as versions
+    from {{ ref('stg_users_versions') }} as versions
     cross join as_of
     where {{ version_valid_on('versions', 'as_of.as_of_date') }}
 ),

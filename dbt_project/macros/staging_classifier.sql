@@ -1,5 +1,5 @@
 {#-
-    Staging's one classifier. Each `stg_<table>__classified` model is one call of
+    Staging's one classifier. Each `stg_<table>_classified` model is one call of
     `classify_landed_rows`, which gives every raw row the first reason it is rejected for (null =
     clean); `stg_<table>_rejected` is one call of `quarantined_rows`. The reasons and their order
     are the var `reject_precedence` (dbt_project.yml): the generator's injected faults and the
@@ -205,7 +205,7 @@ select
     {%- for column in columns if column != '_partition_date' %}
     {{ column }}{% if not loop.last %},{% endif %}
     {%- endfor %}
-from {{ ref('stg_' ~ table ~ '__classified') }}
+from {{ ref('stg_' ~ table ~ '_classified') }}
 where reject_reason is not null
 {%- endmacro %}
 

@@ -130,9 +130,9 @@
 {#- A query of the values a value domain (tag_catalog.yml value_domains) holds now, in a column `tag_value`. -#}
 {% macro tag_value_domain_sql(domain) -%}
     {%- if domain == 'product_category_l1' -%}
-        select distinct category_l1 as tag_value from {{ ref('stg_products__versions') }} where category_l1 is not null
+        select distinct category_l1 as tag_value from {{ ref('stg_products_versions') }} where category_l1 is not null
     {%- elif domain == 'product_category_l2' -%}
-        select distinct category_l2 as tag_value from {{ ref('stg_products__versions') }} where category_l2 is not null
+        select distinct category_l2 as tag_value from {{ ref('stg_products_versions') }} where category_l2 is not null
     {%- elif domain == 'ml_cluster_name' -%}
         select distinct cluster_name as tag_value from {{ source('ml', 'user_clusters') }} where cluster_name is not null
     {%- else -%}

@@ -42,7 +42,7 @@
 
 {#- Value domains of text tags: name → description. -#}
 {% macro tag_value_domains() -%}
-    {{ return({"product_category_l1": "L1 categories (一级类目) of the product catalog (stg_products__versions.category_l1).", "product_category_l2": "L2 categories (二级类目) of the product catalog (stg_products__versions.category_l2).", "ml_cluster_name": "Cluster names the clustering model writes (ml.user_clusters.cluster_name)."}) }}
+    {{ return({"product_category_l1": "L1 categories (一级类目) of the product catalog (stg_products_versions.category_l1).", "product_category_l2": "L2 categories (二级类目) of the product catalog (stg_products_versions.category_l2).", "ml_cluster_name": "Cluster names the clustering model writes (ml.user_clusters.cluster_name)."}) }}
 {%- endmacro %}
 
 

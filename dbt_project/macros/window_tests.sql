@@ -15,7 +15,7 @@
 {% macro window_scoped_tables() -%}
     {%- set tables = {} -%}
     {%- for table in ['events', 'orders', 'order_items', 'campaign_sends', 'reviews'] -%}
-        {%- for suffix in ['', '__classified', '_rejected'] -%}
+        {%- for suffix in ['', '_classified', '_rejected'] -%}
             {%- do tables.update({'stg_' ~ table ~ suffix: '_partition_date'}) -%}
         {%- endfor -%}
     {%- endfor -%}

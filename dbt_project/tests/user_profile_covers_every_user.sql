@@ -8,7 +8,7 @@ with as_of as (
 
 expected_users as (
     select distinct versions.user_id
-    from {{ ref('stg_users__versions') }} as versions
+    from {{ ref('stg_users_versions') }} as versions
     cross join as_of
     where versions.valid_from_date <= as_of.as_of_date
 ),

@@ -4,7 +4,7 @@ Two read-only sources:
 
 - the warehouse of the active target (DuckDB, or Spark with HUAXIANG_TARGET=spark): every
   `staging.stg_<table>_rejected` view, counted by partition day and reject reason (with a few
-  example keys), against `staging.stg_<table>__classified` for the share — one engine call, in
+  example keys), against `staging.stg_<table>_classified` for the share — one engine call, in
   SQL both engines read;
 - the Dagster instance under $HUAXIANG_HOME/dagster: the latest execution of every asset check of
   the code location (GX suites, dbt tests, the contract and PII checks) with its status, whether it
@@ -174,7 +174,7 @@ def read_quarantine(
 
 
 def _quarantine_relations(table: str) -> tuple[str, str]:
-    return f"{STAGING_SCHEMA}.stg_{table}_rejected", f"{STAGING_SCHEMA}.stg_{table}__classified"
+    return f"{STAGING_SCHEMA}.stg_{table}_rejected", f"{STAGING_SCHEMA}.stg_{table}_classified"
 
 
 def _day_filter(first_day: date | None, last_day: date | None) -> str:
@@ -190,7 +190,7 @@ def _day_filter(first_day: date | None, last_day: date | None) -> str:
 def _table_quarantine(engine: Engine, table: str, first_day: date | None, last_day: date | None) -> TableQuarantine:
     counts = engine.read_arrow(
         "select count(*) as row_count, count(reject_reason) as rejected "
-        f"from {STAGING_SCHEMA}.stg_{table}__classified{_day_filter(first_day, last_day)}"
+        f"from {STAGING_SCHEMA}.stg_{table}_classified{_day_filter(first_day, last_day)}"
     ).to_pylist()[0]
     return TableQuarantine(table=table, rows=counts["row_count"], rejected=counts["rejected"])
 

@@ -59,7 +59,7 @@ users_as_of as (
     select
         versions.*,
         as_of.as_of_date
-    from {{ ref('stg_users__versions') }} as versions
+    from {{ ref('stg_users_versions') }} as versions
     cross join as_of
     where {{ version_valid_on('versions', 'as_of.as_of_date') }}
 ),

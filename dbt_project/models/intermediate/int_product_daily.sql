@@ -26,7 +26,7 @@ versions_valid_on_day as (
         versions.brand,
         versions.list_price
     from activity_days
-    inner join {{ ref('stg_products__versions') }} as versions
+    inner join {{ ref('stg_products_versions') }} as versions
         on {{ version_valid_on('versions', 'activity_days.activity_date') }}
     where versions.category_l1 is not null
         and versions.category_l2 is not null

@@ -4,7 +4,7 @@
 -#}
 
 with clean as (
-    select * from {{ ref('stg_campaign_sends__classified') }}
+    select * from {{ ref('stg_campaign_sends_classified') }}
     where reject_reason is null
 ),
 

@@ -1,7 +1,7 @@
 {#- The current clean version of each campaign (one row per campaign). -#}
 
 with current_versions as (
-    select * from {{ ref('stg_campaigns__versions') }}
+    select * from {{ ref('stg_campaigns_versions') }}
     where is_current
 )
 

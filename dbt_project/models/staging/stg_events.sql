@@ -1,7 +1,7 @@
 {#- Clean events: codes normalised, times in UTC and business-local, with the local hour slot. -#}
 
 with clean as (
-    select * from {{ ref('stg_events__classified') }}
+    select * from {{ ref('stg_events_classified') }}
     where reject_reason is null
 ),
 

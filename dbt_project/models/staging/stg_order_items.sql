@@ -1,7 +1,7 @@
 {#- Clean order lines with their amount; the order's status lives in stg_orders. -#}
 
 with clean as (
-    select * from {{ ref('stg_order_items__classified') }}
+    select * from {{ ref('stg_order_items_classified') }}
     where reject_reason is null
 ),
 

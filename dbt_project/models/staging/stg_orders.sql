@@ -1,7 +1,7 @@
 {#- Clean orders: typed, codes normalised, times in UTC and business-local. -#}
 
 with clean as (
-    select * from {{ ref('stg_orders__classified') }}
+    select * from {{ ref('stg_orders_classified') }}
     where reject_reason is null
 ),
 

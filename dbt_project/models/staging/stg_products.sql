@@ -1,7 +1,7 @@
 {#- The current clean version of each product (one row per product). -#}
 
 with current_versions as (
-    select * from {{ ref('stg_products__versions') }}
+    select * from {{ ref('stg_products_versions') }}
     where is_current
 )
 

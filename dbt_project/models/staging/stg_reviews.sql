@@ -1,7 +1,7 @@
 {#- Clean reviews, times in UTC and business-local. -#}
 
 with clean as (
-    select * from {{ ref('stg_reviews__classified') }}
+    select * from {{ ref('stg_reviews_classified') }}
     where reject_reason is null
 ),
 

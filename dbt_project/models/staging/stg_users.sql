@@ -1,7 +1,7 @@
 {#- The current clean version of each user (one row per user). -#}
 
 with current_versions as (
-    select * from {{ ref('stg_users__versions') }}
+    select * from {{ ref('stg_users_versions') }}
     where is_current
 )
 

@@ -69,7 +69,7 @@ rollup as (
         user_product_days.purchased_units,
         user_product_days.purchased_amount
     from user_product_days
-    left join {{ ref('stg_products__versions') }} as versions
+    left join {{ ref('stg_products_versions') }} as versions
         on user_product_days.product_id = versions.product_id
         and versions.valid_from_date <= user_product_days.activity_date
         and coalesce(versions.valid_to_date, cast('9999-12-31' as date)) > user_product_days.activity_date

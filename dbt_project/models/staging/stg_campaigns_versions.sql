@@ -1,7 +1,7 @@
 {#- Every clean version of every campaign; valid_to_utc null = current. -#}
 
 with clean as (
-    select * from {{ ref('stg_campaigns__classified') }}
+    select * from {{ ref('stg_campaigns_classified') }}
     where reject_reason is null
 ),
 

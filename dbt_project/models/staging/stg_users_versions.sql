@@ -7,7 +7,7 @@
 -#}
 
 with clean as (
-    select * from {{ ref('stg_users__classified') }}
+    select * from {{ ref('stg_users_classified') }}
     where reject_reason is null
 ),
 

@@ -1,7 +1,7 @@
 {#- Every clean version of every product (price history); valid_to_utc null = current. -#}
 
 with clean as (
-    select * from {{ ref('stg_products__classified') }}
+    select * from {{ ref('stg_products_classified') }}
     where reject_reason is null
 ),
 
