@@ -341,12 +341,8 @@ def layer_input_rows(warehouse: Path) -> tuple[int, int, int]:
     """Rows the staging layer reads (raw), the facts layer reads (clean activity) and int_user_daily holds."""
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         raw = sum(conn.execute(f"select count(*) from raw.{table}").fetchone()[0] for table in RAW_TABLES)
-        clean = sum(
-            conn.execute(
-                f"select count(*) from staging.stg_{table}__classified where reject_reason is null"
-            ).fetchone()[0]
-            for table in FACTS_INPUTS
-        )
+        clean_rows = "select count(*) from staging.stg_{}_classified where reject_reason is null"
+        clean = sum(conn.execute(clean_rows.format(table)).fetchone()[0] for table in FACTS_INPUTS)
         daily = conn.execute("select count(*) from facts.int_user_daily").fetchone()[0]
     return raw, clean, daily
 
@@ -363,6 +359,11 @@ def graph_stages(settings: Settings) -> dict[str, str]:
     return step_stages(build_definitions(settings))
 
 
+def duckdb_spill_dir(database: Path) -> Path:
+    """Where DuckDB writes what does not fit its memory limit (its default temp_directory)."""
+    return database.with_name(database.name + ".tmp")
+
+
 def run_bench(plan: BenchPlan) -> BenchRun:
     if plan.repeat < 1:
         raise UserFacingError("--repeat must be at least 1")
@@ -370,7 +371,10 @@ def run_bench(plan: BenchPlan) -> BenchRun:
         raise UserFacingError("--days-after must be at least 1")
     prepare_home(plan.home)
     load_at_start = os.getloadavg()[1]
-    with bench_environment(plan.home) as settings, TreeSampler() as sampler:
+    with (
+        bench_environment(plan.home) as settings,
+        TreeSampler(spill_dirs=[duckdb_spill_dir(settings.warehouse_path)]) as sampler,
+    ):
         generate_seconds, generate_peak, generated_rows = generate_data(settings, plan, sampler)
         stages_by_step = graph_stages(settings)
         builds = [full_build(settings, plan, stages_by_step, sampler) for _ in range(plan.repeat)]

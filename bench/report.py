@@ -101,6 +101,7 @@ def result_document(run: BenchRun) -> dict:
     stages["generate"] = {
         "seconds": round(run.generate_seconds, 3),
         "peak_rss_mib": round(run.generate_peak_rss_mib, 1),
+        "peak_spill_mib": None,
         "steps": 0,
     }
     shared = sum(build.stages.seconds.get(stage, 0.0) for stage in SHARED_STAGES)
@@ -135,6 +136,7 @@ def result_document(run: BenchRun) -> dict:
             "runs_seconds": [round(measure.seconds, 3) for measure in run.builds],
             "peak_rss_mib": round(peak_mib, 1),
             "peak_rss_gib": round(peak_mib / 1024, 3),
+            "peak_spill_mib": round(build.stages.peak_spill_mib["total"], 1),
             "shared_stages_seconds": round(shared, 3),
             "dbt_layers_seconds": round(dbt_layers, 3),
             "dagster_events": build.dagster_events,
@@ -173,6 +175,7 @@ def result_document(run: BenchRun) -> dict:
             "day": plan.days_after_build[0].isoformat(),
             "seconds": round(run.incremental.seconds, 3),
             "peak_rss_mib": round(run.incremental.stages.peak_rss_mib["total"], 1),
+            "peak_spill_mib": round(run.incremental.stages.peak_spill_mib["total"], 1),
             "dagster_events": run.incremental.dagster_events,
             "stages": run.incremental.stages.as_dict(),
             "dbt": {layer: times.as_dict() for layer, times in run.incremental.dbt.items()},
@@ -182,6 +185,7 @@ def result_document(run: BenchRun) -> dict:
                 "day": day.isoformat(),
                 "seconds": round(measure.seconds, 3),
                 "peak_rss_mib": round(measure.stages.peak_rss_mib["total"], 1),
+                "peak_spill_mib": round(measure.stages.peak_spill_mib["total"], 1),
                 "dagster_events": measure.dagster_events,
                 "stages": measure.stages.as_dict(),
             }
@@ -362,6 +366,14 @@ def results_markdown(results: dict[str, dict]) -> str:
             *[_cell((results[n]["peer"]["comparison"] or {}).get("equal")) for n in sizes],
         ],
         ["one more day, s", *[_cell(results[n]["incremental"]["seconds"]) for n in sizes]],
+        [
+            "DuckDB spilled to disk, peak MiB (full build / one more day)",
+            *[
+                f"{_cell(results[n]['full_build'].get('peak_spill_mib'), 0)} / "
+                f"{_cell(results[n]['incremental'].get('peak_spill_mib'), 0)}"
+                for n in sizes
+            ],
+        ],
         [
             "Dagster events per run (full build / one more day)",
             *[

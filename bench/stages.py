@@ -51,7 +51,9 @@ ML_KEYWORDS = (
     ("score", "ml_scoring"),
     ("propensity", "ml_scoring"),
 )
-DBT_LAYER_STEPS = {"dbt_staging": "staging", "dbt_facts": "facts", "dbt_marts": "marts"}
+# The training rows (dbt_training, built when a model is fitted) are facts-layer work, as they were
+# before they had a step of their own.
+DBT_LAYER_STEPS = {"dbt_staging": "staging", "dbt_facts": "facts", "dbt_training": "facts", "dbt_marts": "marts"}
 MIB = 1024 * 1024
 
 
@@ -71,6 +73,7 @@ class StepWindow:
 class StageTimes:
     seconds: dict[str, float] = field(default_factory=dict)
     peak_rss_mib: dict[str, float] = field(default_factory=dict)
+    peak_spill_mib: dict[str, float] = field(default_factory=dict)  # DuckDB's temporary files
     steps: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, dict]:
@@ -78,6 +81,7 @@ class StageTimes:
             stage: {
                 "seconds": round(self.seconds[stage], 3) if stage in self.seconds else None,
                 "peak_rss_mib": round(self.peak_rss_mib[stage], 1) if stage in self.peak_rss_mib else None,
+                "peak_spill_mib": round(self.peak_spill_mib[stage], 1) if stage in self.peak_spill_mib else None,
                 "steps": len(self.steps.get(stage, [])),
             }
             for stage in STAGES
@@ -98,6 +102,16 @@ class DbtNodeTimes:
     def tests_share(self) -> float:
         nodes = self.models + self.tests
         return self.tests / nodes if nodes else 0.0
+
+    def __add__(self, other: DbtNodeTimes) -> DbtNodeTimes:
+        """Two invocations of one layer (run one after the other)."""
+        return DbtNodeTimes(
+            self.elapsed + other.elapsed,
+            self.models + other.models,
+            self.tests + other.tests,
+            self.model_count + other.model_count,
+            self.test_count + other.test_count,
+        )
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -187,6 +201,8 @@ def stage_times(
         times.steps.setdefault(stage, []).append(window.key)
         peak = sampler.peak(window.start, window.end) / MIB
         times.peak_rss_mib[stage] = max(times.peak_rss_mib.get(stage, 0.0), peak)
+        spill = sampler.peak_spill(window.start, window.end) / MIB
+        times.peak_spill_mib[stage] = max(times.peak_spill_mib.get(stage, 0.0), spill)
         in_steps += window.seconds
     if fit_seconds and "ml_scoring" in times.seconds:
         times.seconds["ml_scoring"] -= fit_seconds
@@ -196,6 +212,7 @@ def stage_times(
     times.peak_rss_mib["orchestration"] = sampler.peak(run_start, run_end) / MIB
     times.seconds["total"] = run_end - run_start
     times.peak_rss_mib["total"] = sampler.peak(run_start, run_end) / MIB
+    times.peak_spill_mib["total"] = sampler.peak_spill(run_start, run_end) / MIB
     return times
 
 
@@ -209,11 +226,12 @@ def dbt_node_times(run_id: str, target_dir: Path = DBT_PROJECT_DIR / "target") -
         results = json.loads(found[-1].read_text())
         models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
         tests = [r for r in results["results"] if r["unique_id"].split(".")[0] in ("test", "unit_test")]
-        layers[layer] = DbtNodeTimes(
+        step_times = DbtNodeTimes(
             elapsed=results["elapsed_time"],
             models=sum(r["execution_time"] for r in models),
             tests=sum(r["execution_time"] for r in tests),
             model_count=len(models),
             test_count=len(tests),
         )
+        layers[layer] = layers[layer] + step_times if layer in layers else step_times
     return layers

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -85,48 +85,108 @@ def check_file_schema(table: str, file_schema: pa.Schema, path: Path | None = No
 
 
 def load_partition(conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: str, day: date) -> LoadResult:
-    """Replace one business day of `raw.<table>` with the landed parts (idempotent).
+    """Replace one business day of `raw.<table>` with its landed parts (`load_partitions` for one day):
+    a day that breaks the contract raises its LandingSchemaError."""
+    results, refused = load_partitions(conn, landing_dir, table, [day])
+    if refused:
+        raise refused[day]
+    return results[0]
 
-    Every Parquet part of the day folder is loaded, in name order (`part-0`, `part-1`, …), each
-    checked against the contract first; a day with no part becomes an empty partition. Rows are
-    loaded as they are (cleaning is the staging layer's job), but a part whose columns break the
-    contract, or anything in the folder that is not a Parquet part, is refused (LandingSchemaError
-    naming the file) and the day keeps its previous rows.
+
+def load_partitions(
+    conn: duckdb.DuckDBPyConnection, landing_dir: Path, table: str, days: Iterable[date]
+) -> tuple[list[LoadResult], dict[date, LandingSchemaError]]:
+    """Replace business days of `raw.<table>` with their landed parts (idempotent): the loaded days'
+    results, and the refused days with why.
+
+    Every Parquet part of each day folder is loaded, each checked against the contract first; a day
+    with no part becomes an empty partition. Rows are loaded as they are (cleaning is the staging
+    layer's job), but a day with a part whose columns break the contract, or anything in its folder
+    that is not a Parquet part, is refused (LandingSchemaError naming the file) and keeps its previous
+    rows; the other days load. The accepted days are one transaction and one read of all their parts
+    (DuckDB's Parquet reader, the day from the folder name); only when that read fails (a damaged
+    file) are the days loaded one at a time, part by part, to name the file and keep the rest.
     """
     ensure_raw_table(conn, table)
-    parts = _checked_parts(landing_dir, table, day)
+    parts_by_day: dict[date, list[Path]] = {}
+    refused: dict[date, LandingSchemaError] = {}
+    for day in sorted(set(days)):
+        try:
+            parts_by_day[day] = _checked_parts(landing_dir, table, day)
+        except LandingSchemaError as error:
+            refused[day] = error
+    if not parts_by_day:
+        return [], refused
+    try:
+        return _replace_days(conn, table, parts_by_day), refused
+    except _NOT_THE_FILE:
+        raise
+    except duckdb.Error:
+        pass  # a file DuckDB cannot read: find it day by day
+    results = []
+    for day, parts in parts_by_day.items():
+        try:
+            results += _replace_days(conn, table, {day: parts}, part_by_part=True)
+        except LandingSchemaError as error:
+            refused[day] = error
+    return results, refused
+
+
+def _replace_days(
+    conn: duckdb.DuckDBPyConnection, table: str, parts_by_day: dict[date, list[Path]], *, part_by_part: bool = False
+) -> list[LoadResult]:
+    """Delete the days from `raw.<table>` and insert their parts, in one transaction."""
+    days = sorted(parts_by_day)
     columns = ", ".join(RAW_TABLES[table].schema.names)
+    relation = f"{RAW_SCHEMA}.{table}"
+    in_days = f"{PARTITION_COLUMN} in (select unnest(?::date[]))"
+    count_by_day = f"select {PARTITION_COLUMN}, count(*) from {relation} where {in_days} group by all"
+    # The day comes from the folder (landing/<table>/date=YYYY-MM-DD/part-N.parquet); parts are matched
+    # to the contract by column name, in the order listed (day, then part name).
+    insert = (
+        f"insert into {relation} ({columns}, {PARTITION_COLUMN}) "
+        f"select {columns}, cast(date as date) "
+        "from read_parquet(?, hive_partitioning = true, hive_types = {'date': date}, union_by_name = true)"
+    )
     conn.execute("begin transaction")
     try:
-        replaced = conn.execute(f"delete from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?", [day]).fetchone()[0]
-        for part in parts:
+        replaced = dict(conn.execute(count_by_day, [days]).fetchall())
+        conn.execute(f"delete from {relation} where {in_days}", [days])
+        batches = (
+            [[part] for day in days for part in parts_by_day[day]]
+            if part_by_part
+            else [[part for day in days for part in parts_by_day[day]]]
+        )
+        for batch in batches:
+            if not batch:
+                continue
             try:
-                conn.execute(
-                    f"insert into {RAW_SCHEMA}.{table} ({columns}, {PARTITION_COLUMN}) "
-                    f"select {columns}, ?::date from read_parquet(?)",
-                    [day, str(part)],
-                )
+                conn.execute(insert, [[str(part) for part in batch]])
             except _NOT_THE_FILE:
                 raise
             except duckdb.Error as error:
+                if not part_by_part:
+                    raise
                 # A readable footer over damaged pages (a truncated copy, a disk error): DuckDB says
                 # "don't know what type", "Invalid Input Error", … — about the file, not the warehouse.
-                raise _unreadable(table, day, part, error) from error
-        count = f"select count(*) from {RAW_SCHEMA}.{table} where {PARTITION_COLUMN} = ?"
-        rows = conn.execute(count, [day]).fetchone()[0] if parts else 0
+                raise _unreadable(table, days[0], batch[0], error) from error
+        rows = dict(conn.execute(count_by_day, [days]).fetchall())
         conn.execute("commit")
     except Exception:
         conn.execute("rollback")
         raise
-    return LoadResult(
-        table=table,
-        day=day,
-        rows=rows,
-        file_bytes=sum(part.stat().st_size for part in parts),
-        replaced_rows=replaced,
-        found_file=bool(parts),
-        files=len(parts),
-    )
+    return [
+        LoadResult(
+            table=table,
+            day=day,
+            rows=rows.get(day, 0),
+            file_bytes=sum(part.stat().st_size for part in parts_by_day[day]),
+            replaced_rows=replaced.get(day, 0),
+            found_file=bool(parts_by_day[day]),
+            files=len(parts_by_day[day]),
+        )
+        for day in days
+    ]
 
 
 def _checked_parts(landing_dir: Path, table: str, day: date) -> list[Path]:

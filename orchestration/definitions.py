@@ -9,7 +9,13 @@ from huaxiang.dagster_storage import use_batched_events
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.ml import WEEKLY_ASSETS, build_ml_assets, build_retrain_job
+from orchestration.assets.ml import (
+    TRAINING_ASSETS,
+    WEEKLY_ASSETS,
+    build_ml_assets,
+    build_retrain_job,
+    daily_run_assets,
+)
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets
@@ -27,13 +33,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions)
     dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
-    dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"]]
+    dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"], dbt_layers["training"]]
     # The marts and, after them, the tag history (not built on Spark) are published.
     published_layers = [dbt_layers[name] for name in ("marts", "history") if name in dbt_layers]
     mart_keys = [key for assets_def in published_layers for key in assets_def.keys]
 
     # The weekly retrain fits a new propensity model; the daily run scores with the latest approved one
-    # (and trains one first only when none exists yet).
+    # (and trains one first only when none exists yet: only then do its runs build the training rows).
     all_assets_job = dg.define_asset_job(
         ALL_ASSETS_JOB,
         selection=dg.AssetSelection.all() - dg.AssetSelection.assets(*WEEKLY_ASSETS),
@@ -52,14 +58,22 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_report_asset(),
         ],
         settings.timezone,
-        exclude=WEEKLY_ASSETS,
+        exclude=[*WEEKLY_ASSETS, *TRAINING_ASSETS],  # refreshed by the weekly retrain
     )
+    daily_keys = [key for assets_def in all_assets for key in assets_def.keys if key not in WEEKLY_ASSETS]
+
+    def daily_run() -> list[dg.AssetKey] | None:
+        return daily_run_assets(settings.models_dir, daily_keys)
+
     return dg.Definitions(
         assets=all_assets,
         asset_checks=build_suite_checks(partitions_by_key(all_assets)),
         jobs=[all_assets_job, retrain_job],
-        schedules=[build_daily_schedule(all_assets_job), build_retrain_schedule(retrain_job, settings.timezone)],
-        sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir)],
+        schedules=[
+            build_daily_schedule(all_assets_job, partitions, daily_run),
+            build_retrain_schedule(retrain_job, settings.timezone),
+        ],
+        sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir, daily_run)],
         # Steps run one after another in the run's process: DuckDB has one writer, so a process per
         # step (the default) would cost seconds each and buy no parallelism (docs/operations.md).
         executor=dg.in_process_executor,

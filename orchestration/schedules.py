@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,14 +22,37 @@ FRESHNESS_DEADLINE_CRON = "0 4 * * *"
 FRESHNESS_WINDOW = timedelta(hours=24)
 
 
-def build_daily_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
-    return dg.build_schedule_from_partitioned_job(
-        job,
+# The assets a run of the daily job materializes, decided when it is requested; None: all of them.
+RunAssets = Callable[[], Sequence[dg.AssetKey] | None]
+
+
+def _whole_job() -> None:
+    return None
+
+
+def build_daily_schedule(
+    job: dg.UnresolvedAssetJobDefinition,
+    partitions: dg.TimeWindowPartitionsDefinition,
+    run_assets: RunAssets = _whole_job,
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        job=job,
         name="daily_partition_run",
-        hour_of_day=DAILY_RUN_HOUR,
-        description="Materializes yesterday's partition through the whole graph (business timezone).",
+        cron_schedule=f"0 {DAILY_RUN_HOUR} * * *",
+        execution_timezone=partitions.timezone,
+        description="Materializes yesterday's partition through the whole graph (business timezone); "
+        "the propensity training rows only while no model is approved (docs/ml.md).",
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
+    def daily_partition_run(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        # The latest complete business day at the tick (earlier days were earlier ticks').
+        with dg.partition_loading_context(effective_dt=context.scheduled_execution_time):
+            day = partitions.get_last_partition_key()
+        if day is None:
+            return dg.SkipReason("no complete business day in the partition range yet")
+        return dg.RunRequest(partition_key=day, run_key=day, asset_selection=run_assets())
+
+    return daily_partition_run
 
 
 def landing_signatures(landing_dir: Path, misnamed: list[str] | None = None) -> dict[str, str]:
@@ -63,7 +86,10 @@ def _digest(text: str) -> str:
 
 
 def build_landing_sensor(
-    job: dg.UnresolvedAssetJobDefinition, partitions: dg.PartitionsDefinition, landing_dir: Path
+    job: dg.UnresolvedAssetJobDefinition,
+    partitions: dg.PartitionsDefinition,
+    landing_dir: Path,
+    run_assets: RunAssets = _whole_job,
 ) -> dg.SensorDefinition:
     @dg.sensor(
         job=job,
@@ -84,8 +110,11 @@ def build_landing_sensor(
         outside = [day for day in days if day not in known]
         if outside:
             context.log.warning(f"landed days outside the partition range are ignored: {outside}")
+        assets = run_assets() if any(day in known for day in days) else None
         requests = [
-            dg.RunRequest(partition_key=day, run_key=f"{day}:{_digest(current[day])}") for day in days if day in known
+            dg.RunRequest(partition_key=day, run_key=f"{day}:{_digest(current[day])}", asset_selection=assets)
+            for day in days
+            if day in known
         ]
         skip_reason = None
         if misnamed and not requests:

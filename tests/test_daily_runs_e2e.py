@@ -362,3 +362,26 @@ def test_the_holdout_evaluation_runs_weekly_not_daily(daily: Daily) -> None:
     weekly_job = definitions.resolve_job_def(RETRAIN_JOB).asset_layer.executable_asset_keys
     assert RECOMMENDATION_EVALUATION not in daily_job and RECOMMENDATION_EVALUATION in weekly_job
     assert {PURCHASE_PROPENSITY, USER_RECOMMENDATIONS} <= daily_job
+
+
+def test_daily_runs_skip_the_training_rows_and_the_weekly_retrain_rebuilds_them(daily: Daily) -> None:
+    """Only a fit reads facts.ml_features_train / ml_labels_train: the backfill (no approved model yet)
+    builds them, the daily runs that score with the approved model skip them, and the retrain job
+    builds them before it fits. Last in the file: the retrain rewrites the home's ML outputs and marts."""
+    from orchestration.definitions import build_definitions
+
+    training = {"facts/ml_features_train", "facts/ml_labels_train"}
+    assert training <= set(_metadata(daily.runs[0].run_id))
+    for summary in daily.runs[1:]:
+        assert not training & set(_metadata(summary.run_id)), summary.run_id
+    assert "facts/ml_features_score" in daily.metadata
+
+    with dg.DagsterInstance.get() as instance:
+        retrain = (
+            build_definitions(daily.settings)
+            .resolve_job_def(RETRAIN_JOB)
+            .execute_in_process(instance=instance, raise_on_error=False)
+        )
+    assert retrain.success
+    materialized = set(_metadata(retrain.run_id))
+    assert training | {"ml/propensity_model", "ml/user_clusters", "ml/recommendation_evaluation"} <= materialized

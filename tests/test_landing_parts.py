@@ -21,7 +21,7 @@ from huaxiang.landing import (
     write_partition,
 )
 from huaxiang.settings import _earliest_landed_day
-from huaxiang.warehouse import LandingSchemaError, load_partition
+from huaxiang.warehouse import LandingSchemaError, load_partition, load_partitions
 from tests.conftest import huaxiang_home
 
 DAY = date(2026, 6, 10)
@@ -61,6 +61,38 @@ def test_a_day_with_two_parts_loads_both(tmp_path: Path) -> None:
         # Reloading replaces the day: still the sum, not twice it.
         assert load_partition(conn, landing, "orders", DAY).replaced_rows == 5
         assert len(_raw_order_ids(conn)) == 5
+
+
+def test_a_range_of_days_loads_in_one_go_and_a_bad_day_is_refused_alone(tmp_path: Path) -> None:
+    """Three days: two parts on the first, an empty folder on the second (an empty partition), and on
+    the third a part whose pages are damaged (its footer reads, so only DuckDB's read fails): the
+    first two days load, the third is refused naming its file and keeps what it held."""
+    landing = tmp_path / "landing"
+    first, second, third = DAY, date(2026, 6, 11), date(2026, 6, 12)
+    write_partition(landing, "orders", first, _orders(["a1", "a2"], first))
+    _write_part(landing, "part-1.parquet", _orders(["b1"], first), day=first)
+    partition_dir(landing, "orders", second).mkdir(parents=True)
+    write_partition(landing, "orders", third, _orders(["c1"], third))
+    with duckdb.connect() as conn:
+        results, refused = load_partitions(conn, landing, "orders", [third, first, second])
+        assert refused == {} and [(r.day, r.rows, r.files) for r in results] == [
+            (first, 3, 2),
+            (second, 0, 0),
+            (third, 1, 1),
+        ]
+        assert _raw_order_ids(conn, first) == ["a1", "a2", "b1"] and _raw_order_ids(conn, third) == ["c1"]
+
+        damaged = partition_dir(landing, "orders", third) / "part-1.parquet"
+        pq.write_table(_orders([f"d{i}" for i in range(2000)], third), damaged, compression="none")
+        data = bytearray(damaged.read_bytes())
+        data[4:300] = b"\xff" * 296
+        damaged.write_bytes(bytes(data))
+        write_partition(landing, "orders", first, _orders(["a9"], first))  # re-landed: replaces both parts
+        results, refused = load_partitions(conn, landing, "orders", [first, second, third])
+        assert [(r.day, r.rows, r.replaced_rows) for r in results] == [(first, 1, 3), (second, 0, 0)]
+        assert list(refused) == [third] and str(damaged) in str(refused[third])
+        assert "not a readable Parquet file" in str(refused[third])
+        assert _raw_order_ids(conn, first) == ["a9"] and _raw_order_ids(conn, third) == ["c1"]
 
 
 def test_parts_are_read_in_name_order_and_hidden_files_are_ignored(tmp_path: Path) -> None:

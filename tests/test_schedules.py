@@ -67,17 +67,56 @@ def test_sensor_ignores_days_outside_the_partitions(tmp_path: Path) -> None:
     assert _evaluate(sensor, None).run_requests == []
 
 
-def test_daily_schedule_runs_yesterday_in_business_time() -> None:
-    resolved = dg.Definitions(assets=[_probe], jobs=[JOB], schedules=[build_daily_schedule(JOB)])
-    schedule = resolved.resolve_schedule_def("daily_partition_run")
-    assert schedule.execution_timezone == "Asia/Shanghai"
-    tick = datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+def _tick(schedule: dg.ScheduleDefinition, tick: datetime) -> list[dg.RunRequest]:
+    resolved = dg.Definitions(assets=[_probe], jobs=[JOB], schedules=[schedule])
     with (
         dg.instance_for_test() as instance,
-        dg.build_schedule_context(instance=instance, scheduled_execution_time=tick) as context,
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, repository_def=resolved.get_repository_def()
+        ) as context,
     ):
-        requests = list(schedule.evaluate_tick(context).run_requests or [])
-    assert [r.partition_key for r in requests] == ["2026-03-04"]
+        return list(resolved.resolve_schedule_def(schedule.name).evaluate_tick(context).run_requests or [])
+
+
+def test_daily_schedule_runs_yesterday_in_business_time() -> None:
+    schedule = build_daily_schedule(JOB, PARTITIONS)
+    assert schedule.execution_timezone == "Asia/Shanghai" and schedule.cron_schedule == "0 2 * * *"
+    requests = _tick(schedule, datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert [(r.partition_key, r.asset_selection) for r in requests] == [("2026-03-04", None)]
+    # 01:59 business time on 1 January is still 2025 there: no complete day of the range yet.
+    assert _tick(schedule, datetime(2026, 1, 1, 1, 59, tzinfo=ZoneInfo("Asia/Shanghai"))) == []
+
+
+def test_daily_requests_carry_the_run_s_assets_decided_when_requested(tmp_path: Path) -> None:
+    """The schedule and the sensor ask `run_assets` at each request (the daily run leaves the training
+    rows out once a propensity model is approved: orchestration.assets.ml.daily_run_assets)."""
+    chosen: list[list[dg.AssetKey] | None] = [None]
+    schedule = build_daily_schedule(JOB, PARTITIONS, lambda: chosen[0])
+    sensor = build_landing_sensor(JOB, PARTITIONS, tmp_path, lambda: chosen[0])
+    tick = datetime(2026, 3, 5, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert [r.asset_selection for r in _tick(schedule, tick)] == [None]
+    chosen[0] = [_probe.key]
+    assert [r.asset_selection for r in _tick(schedule, tick)] == [[_probe.key]]
+    _land(tmp_path, "events", date(2026, 3, 1))
+    assert [r.asset_selection for r in _evaluate(sensor, None).run_requests] == [[_probe.key]]
+
+
+def test_the_daily_run_leaves_the_training_rows_out_once_a_model_is_approved(tmp_path: Path) -> None:
+    from ml_assets import propensity
+    from ml_assets.registry import ModelRecord, ModelRegistry, new_version
+    from orchestration.assets.ml import PURCHASE_PROPENSITY, TRAINING_ASSETS, daily_run_assets
+
+    job_assets = [*TRAINING_ASSETS, PURCHASE_PROPENSITY]
+    assert daily_run_assets(tmp_path, job_assets) is None
+    registry = ModelRegistry(tmp_path, propensity.FAMILY)
+
+    def record(status: str) -> ModelRecord:
+        return ModelRecord(propensity.FAMILY, new_version(), status, "logistic_regression", "2026-03-01T00:00:00Z")
+
+    registry.save({"a": "model"}, record("rejected"))
+    assert daily_run_assets(tmp_path, job_assets) is None  # a rejected model: the next run trains again
+    registry.save({"a": "model"}, record("approved"))
+    assert daily_run_assets(tmp_path, job_assets) == [PURCHASE_PROPENSITY]
 
 
 # What the daily run must have refreshed by 04:00: every unpartitioned asset but the weekly ones.

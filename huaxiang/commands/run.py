@@ -175,6 +175,7 @@ def run_pipeline(
     if prepare_manifest(settings) and progress:
         print("Prepared the dbt manifest.")
 
+    from orchestration.assets.ml import daily_run_assets
     from orchestration.definitions import ALL_ASSETS_JOB, build_definitions
 
     run_id = str(uuid.uuid4())
@@ -189,6 +190,8 @@ def run_pipeline(
         # Resolved inside the instance's context: Dagster reads the current instance's state storage
         # while it builds the repository (outside, it may find a storage whose instance is gone).
         job = build_definitions(settings).resolve_job_def(ALL_ASSETS_JOB)
+        # Not the propensity training rows once a model is approved (docs/ml.md): only a fit reads them.
+        run_assets = daily_run_assets(settings.models_dir, job.asset_layer.executable_asset_keys)
         abandoned_runs = recover_abandoned_runs(instance)
         for abandoned in abandoned_runs:
             print(f"Marked run {abandoned[:8]} failed: its process is gone (killed?); released its writer slot.")
@@ -208,7 +211,12 @@ def run_pipeline(
             # Spark: the run's Python steps share one engine process between dbt steps (huaxiang.engines).
             with log_path.open("w") as log, contextlib.redirect_stdout(log), shared_engine_process(settings):
                 result = job.execute_in_process(
-                    instance=instance, tags=tags, run_id=run_id, raise_on_error=False, run_config=QUIET_LOGGERS
+                    instance=instance,
+                    tags=tags,
+                    run_id=run_id,
+                    raise_on_error=False,
+                    run_config=QUIET_LOGGERS,
+                    asset_selection=run_assets,
                 )
         finally:
             if long_range and saved_env is None:

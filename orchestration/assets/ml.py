@@ -16,7 +16,7 @@ No `from __future__ import annotations`: Dagster inspects the `context` annotati
 import functools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -50,6 +50,8 @@ CATEGORY_MIX = dg.AssetKey(["facts", "ml_user_category_mix"])
 USER_PRODUCT_DAILY = dg.AssetKey(["facts", "int_user_product_daily"])
 RETRAIN_JOB = "ml_weekly_retrain"
 WEEKLY_ASSETS = (PROPENSITY_MODEL, RECOMMENDATION_EVALUATION)  # in the retrain job, not in the daily one
+# Only a fit reads them: the retrain job builds them, a daily run only while no model is approved.
+TRAINING_ASSETS = (TRAIN_FEATURES, TRAIN_LABELS)
 
 
 def models_dir(warehouse: WarehouseResource) -> Path:
@@ -102,6 +104,15 @@ def _metadata(values: dict[str, Any]) -> dict[str, Any]:
         for key, value in values.items()
         if value is not None
     }
+
+
+def daily_run_assets(models_dir: Path, job_assets: Iterable[dg.AssetKey]) -> list[dg.AssetKey] | None:
+    """What a run of the daily job materializes: all of it (None) while no propensity model is approved
+    (its scoring step then trains one first, from the training rows), afterwards all but the training
+    rows, which only a fit reads (the weekly retrain builds them before it fits)."""
+    if ModelRegistry(models_dir, propensity.FAMILY).latest("approved") is None:
+        return None
+    return sorted((key for key in job_assets if key not in TRAINING_ASSETS), key=lambda key: key.path)
 
 
 def one_day(context: dg.AssetExecutionContext) -> date | None:
@@ -242,7 +253,7 @@ def build_propensity_model_asset(config: PropensityConfig) -> dg.AssetsDefinitio
 def build_scoring_asset(config: PropensityConfig) -> dg.AssetsDefinition:
     @dg.asset(
         key=PURCHASE_PROPENSITY,
-        deps=[SCORE_FEATURES, PROPENSITY_MODEL],
+        deps=[SCORE_FEATURES, PROPENSITY_MODEL, *TRAINING_ASSETS],  # the training rows: when it trains first
         group_name=ML_GROUP,
         kinds={"python", "scikit-learn", "duckdb"},
         owners=OWNERS,
@@ -386,8 +397,9 @@ def build_retrain_job() -> "dg.UnresolvedAssetJobDefinition":
     return dg.define_asset_job(
         RETRAIN_JOB,
         selection=dg.AssetSelection.assets(PROPENSITY_MODEL, USER_CLUSTERS).downstream()
-        | dg.AssetSelection.assets(RECOMMENDATION_EVALUATION),
-        description="Fit a new propensity model version (approved if it passes the gates) and new cluster "
-        "centroids, rescore every user, evaluate the recommender on held-out purchases, and refresh the "
-        "marts and the published snapshot that read the scores and clusters.",
+        | dg.AssetSelection.assets(RECOMMENDATION_EVALUATION, *TRAINING_ASSETS),
+        description="Rebuild the training features as of the latest day, fit a new propensity model version "
+        "(approved if it passes the gates) and new cluster centroids, rescore every user, evaluate the "
+        "recommender on held-out purchases, and refresh the marts and the published snapshot that read "
+        "the scores and clusters.",
     )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from huaxiang.contract import RAW_TABLES, RawTable
-from huaxiang.warehouse import PARTITION_COLUMN, RAW_SCHEMA, LandingSchemaError, load_partition
+from huaxiang.warehouse import PARTITION_COLUMN, RAW_SCHEMA, load_partitions
 from orchestration.partitions import partition_days
 from orchestration.resources import WAREHOUSE_WRITER_POOL, WarehouseResource
 
@@ -51,18 +51,12 @@ def build_raw_asset(table: RawTable, partitions_def: dg.PartitionsDefinition) ->
     )
     def raw_table(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
         days = partition_days(context)
-        rows = file_bytes = missing = 0
-        refused: dict[str, str] = {}
         with warehouse.connection() as conn:
-            for day in days:
-                try:
-                    result = load_partition(conn, warehouse.landing_dir, table.name, day)
-                except LandingSchemaError as error:
-                    refused[day.isoformat()] = str(error)
-                    continue
-                rows += result.rows
-                file_bytes += result.file_bytes
-                missing += not result.found_file
+            results, refused_days = load_partitions(conn, warehouse.landing_dir, table.name, days)
+        refused = {day.isoformat(): str(error) for day, error in sorted(refused_days.items())}
+        rows = sum(result.rows for result in results)
+        file_bytes = sum(result.file_bytes for result in results)
+        missing = sum(not result.found_file for result in results)
         if missing:
             context.log.warning(f"{table.name}: {missing} of {len(days)} day(s) had no landed file")
         return dg.MaterializeResult(
