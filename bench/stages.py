@@ -51,9 +51,7 @@ ML_KEYWORDS = (
     ("score", "ml_scoring"),
     ("propensity", "ml_scoring"),
 )
-# The training rows (dbt_training, built when a model is fitted) are facts-layer work, as they were
-# before they had a step of their own.
-DBT_LAYER_STEPS = {"dbt_staging": "staging", "dbt_facts": "facts", "dbt_training": "facts", "dbt_marts": "marts"}
+DBT_LAYER_STEPS = {"dbt_staging": "staging", "dbt_facts": "facts", "dbt_marts": "marts"}
 MIB = 1024 * 1024
 
 
@@ -102,16 +100,6 @@ class DbtNodeTimes:
     def tests_share(self) -> float:
         nodes = self.models + self.tests
         return self.tests / nodes if nodes else 0.0
-
-    def __add__(self, other: DbtNodeTimes) -> DbtNodeTimes:
-        """Two invocations of one layer (run one after the other)."""
-        return DbtNodeTimes(
-            self.elapsed + other.elapsed,
-            self.models + other.models,
-            self.tests + other.tests,
-            self.model_count + other.model_count,
-            self.test_count + other.test_count,
-        )
 
     def as_dict(self) -> dict[str, float | int]:
         return {
@@ -226,12 +214,11 @@ def dbt_node_times(run_id: str, target_dir: Path = DBT_PROJECT_DIR / "target") -
         results = json.loads(found[-1].read_text())
         models = [r for r in results["results"] if r["unique_id"].startswith("model.")]
         tests = [r for r in results["results"] if r["unique_id"].split(".")[0] in ("test", "unit_test")]
-        step_times = DbtNodeTimes(
+        layers[layer] = DbtNodeTimes(
             elapsed=results["elapsed_time"],
             models=sum(r["execution_time"] for r in models),
             tests=sum(r["execution_time"] for r in tests),
             model_count=len(models),
             test_count=len(tests),
         )
-        layers[layer] = layers[layer] + step_times if layer in layers else step_times
     return layers

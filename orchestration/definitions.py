@@ -10,7 +10,6 @@ from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
 from orchestration.assets.ml import (
-    TRAINING_ASSETS,
     WEEKLY_ASSETS,
     build_ml_assets,
     build_retrain_job,
@@ -33,7 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_partitions(settings)
     raw_assets = build_raw_assets(partitions)
     dbt_layers = build_dbt_assets(partitions, settings.dbt_target)
-    dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"], dbt_layers["training"]]
+    dbt_staging_and_facts = [dbt_layers["staging"], dbt_layers["facts"]]
     # The marts and, after them, the tag history (not built on Spark) are published.
     published_layers = [dbt_layers[name] for name in ("marts", "history") if name in dbt_layers]
     mart_keys = [key for assets_def in published_layers for key in assets_def.keys]
@@ -47,7 +46,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         description="The daily graph: raw landing → staging → facts → ML scoring → marts → tag history → "
         "published snapshot → insight report.",
     )
-    retrain_job = build_retrain_job()
+    retrain_job = build_retrain_job(partitions)
     all_assets = with_freshness(
         [
             *raw_assets,
@@ -58,7 +57,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
             build_report_asset(),
         ],
         settings.timezone,
-        exclude=[*WEEKLY_ASSETS, *TRAINING_ASSETS],  # refreshed by the weekly retrain
+        exclude=WEEKLY_ASSETS,
     )
     daily_keys = [key for assets_def in all_assets for key in assets_def.keys if key not in WEEKLY_ASSETS]
 
@@ -71,7 +70,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         jobs=[all_assets_job, retrain_job],
         schedules=[
             build_daily_schedule(all_assets_job, partitions, daily_run),
-            build_retrain_schedule(retrain_job, settings.timezone),
+            build_retrain_schedule(retrain_job, partitions),
         ],
         sensors=[build_landing_sensor(all_assets_job, partitions, settings.landing_dir, daily_run)],
         # Steps run one after another in the run's process: DuckDB has one writer, so a process per

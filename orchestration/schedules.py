@@ -45,14 +45,21 @@ def build_daily_schedule(
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def daily_partition_run(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        # The latest complete business day at the tick (earlier days were earlier ticks').
-        with dg.partition_loading_context(effective_dt=context.scheduled_execution_time):
-            day = partitions.get_last_partition_key()
+        day = _latest_day(partitions, context)  # earlier days were earlier ticks'
         if day is None:
-            return dg.SkipReason("no complete business day in the partition range yet")
+            return dg.SkipReason(NO_DAY_YET)
         return dg.RunRequest(partition_key=day, run_key=day, asset_selection=run_assets())
 
     return daily_partition_run
+
+
+NO_DAY_YET = "no complete business day in the partition range yet"
+
+
+def _latest_day(partitions: dg.TimeWindowPartitionsDefinition, context: dg.ScheduleEvaluationContext) -> str | None:
+    """The latest complete business day at the tick."""
+    with dg.partition_loading_context(effective_dt=context.scheduled_execution_time):
+        return partitions.get_last_partition_key()
 
 
 def landing_signatures(landing_dir: Path, misnamed: list[str] | None = None) -> dict[str, str]:
@@ -124,15 +131,24 @@ def build_landing_sensor(
     return landing_sensor
 
 
-def build_retrain_schedule(job: dg.UnresolvedAssetJobDefinition, timezone: str) -> dg.ScheduleDefinition:
-    return dg.ScheduleDefinition(
-        name="ml_weekly_retrain_schedule",
+def build_retrain_schedule(
+    job: dg.UnresolvedAssetJobDefinition, partitions: dg.TimeWindowPartitionsDefinition
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
         job=job,
+        name="ml_weekly_retrain_schedule",
         cron_schedule="0 4 * * 1",  # Mondays 04:00, after the daily run
-        execution_timezone=timezone,
-        description="Weekly retrain of the purchase-propensity model.",
+        execution_timezone=partitions.timezone,
+        description="Weekly retrain of the purchase-propensity model, as of the latest business day.",
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
+    def ml_weekly_retrain_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        day = _latest_day(partitions, context)
+        if day is None:
+            return dg.SkipReason(NO_DAY_YET)
+        return dg.RunRequest(partition_key=day, run_key=f"retrain:{day}")
+
+    return ml_weekly_retrain_schedule
 
 
 def with_freshness(

@@ -367,7 +367,8 @@ def test_the_holdout_evaluation_runs_weekly_not_daily(daily: Daily) -> None:
 def test_daily_runs_skip_the_training_rows_and_the_weekly_retrain_rebuilds_them(daily: Daily) -> None:
     """Only a fit reads facts.ml_features_train / ml_labels_train: the backfill (no approved model yet)
     builds them, the daily runs that score with the approved model skip them, and the retrain job
-    builds them before it fits. Last in the file: the retrain rewrites the home's ML outputs and marts."""
+    builds them before it fits (a run for the latest day: it is partitioned like the daily job). Last in
+    the file: the retrain rewrites the home's ML outputs and marts."""
     from orchestration.definitions import build_definitions
 
     training = {"facts/ml_features_train", "facts/ml_labels_train"}
@@ -380,7 +381,7 @@ def test_daily_runs_skip_the_training_rows_and_the_weekly_retrain_rebuilds_them(
         retrain = (
             build_definitions(daily.settings)
             .resolve_job_def(RETRAIN_JOB)
-            .execute_in_process(instance=instance, raise_on_error=False)
+            .execute_in_process(instance=instance, partition_key=daily.days[-1].isoformat(), raise_on_error=False)
         )
     assert retrain.success
     materialized = set(_metadata(retrain.run_id))

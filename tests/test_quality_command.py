@@ -59,13 +59,7 @@ def test_check_overhead_is_read_from_the_run(small_home: Settings, small_run) ->
     with DagsterInstance.get() as instance:
         overhead = measure_run(instance, small_run.run_id, dbt_threads=small_home.dbt_threads)
     assert len(overhead.gx_steps) == sum(len(suite.gated_assets) for suite in discover_suites())
-    assert {step.key for step in overhead.dbt_steps} == {
-        "dbt_staging",
-        "dbt_facts",
-        "dbt_training",
-        "dbt_marts",
-        "dbt_history",
-    }
+    assert {step.key for step in overhead.dbt_steps} == {"dbt_staging", "dbt_facts", "dbt_marts", "dbt_history"}
     assert overhead.gx_timings["validation_seconds"] > 0 and overhead.dbt_tests_seconds > 0
     assert 0 < overhead.check_seconds < overhead.run_seconds
     assert "GX suites: " in overhead.render()

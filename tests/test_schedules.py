@@ -11,7 +11,7 @@ import dagster as dg
 
 from huaxiang.contract import RAW_TABLES
 from huaxiang.landing import write_partition
-from orchestration.schedules import build_daily_schedule, build_landing_sensor
+from orchestration.schedules import build_daily_schedule, build_landing_sensor, build_retrain_schedule
 from tests.conftest import huaxiang_home
 
 PARTITIONS = dg.DailyPartitionsDefinition(start_date="2026-01-01", timezone="Asia/Shanghai")
@@ -85,6 +85,13 @@ def test_daily_schedule_runs_yesterday_in_business_time() -> None:
     assert [(r.partition_key, r.asset_selection) for r in requests] == [("2026-03-04", None)]
     # 01:59 business time on 1 January is still 2025 there: no complete day of the range yet.
     assert _tick(schedule, datetime(2026, 1, 1, 1, 59, tzinfo=ZoneInfo("Asia/Shanghai"))) == []
+
+
+def test_the_weekly_retrain_runs_for_the_latest_business_day() -> None:
+    schedule = build_retrain_schedule(JOB, PARTITIONS)
+    assert schedule.execution_timezone == "Asia/Shanghai" and schedule.cron_schedule == "0 4 * * 1"
+    requests = _tick(schedule, datetime(2026, 3, 9, 4, 0, tzinfo=ZoneInfo("Asia/Shanghai")))  # a Monday
+    assert [(r.partition_key, r.asset_selection) for r in requests] == [("2026-03-08", None)]
 
 
 def test_daily_requests_carry_the_run_s_assets_decided_when_requested(tmp_path: Path) -> None:

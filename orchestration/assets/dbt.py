@@ -26,25 +26,11 @@ class DbtLayer:
     select: str  # dbt selection
     partitioned: bool
     description: str
-    exclude: str | None = None  # dbt selection left out of `select`
 
-
-# The propensity model's point-in-time training rows: only a fit reads them (the weekly retrain, or a
-# run without an approved model to score with), and at L they cost more than the rest of a day's facts.
-TRAINING_MODELS = "ml_features_train ml_labels_train"
 
 DBT_LAYERS = (
     DbtLayer("staging", "path:models/staging", True, "Typed, deduplicated, PII-hashed raw data plus quarantine."),
-    DbtLayer(
-        "facts", "path:models/intermediate", True, "Daily user rollups and per-user facts.", exclude=TRAINING_MODELS
-    ),
-    DbtLayer(
-        "training",
-        TRAINING_MODELS,
-        False,
-        "The propensity model's training features and labels as of the latest day: built by the weekly "
-        "retrain, and by a daily run only while no propensity model is approved (docs/ml.md).",
-    ),
+    DbtLayer("facts", "path:models/intermediate", True, "Daily user rollups and per-user facts."),
     DbtLayer("marts", "path:models/marts", False, "Tag and marketing marts read by BI tools and activation."),
     DbtLayer(
         "history",
@@ -107,7 +93,6 @@ def build_dbt_layer_assets(
     @dbt_assets(
         manifest=manifest_path(),
         select=layer.select,
-        exclude=layer.exclude,
         name=f"dbt_{layer.name}",
         partitions_def=partitions_def if layer.partitioned else None,
         backfill_policy=dg.BackfillPolicy.single_run() if layer.partitioned else None,

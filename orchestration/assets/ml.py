@@ -393,9 +393,12 @@ def build_ml_assets(config: MLConfig | None = None) -> list[dg.AssetsDefinition]
     ]
 
 
-def build_retrain_job() -> "dg.UnresolvedAssetJobDefinition":
+def build_retrain_job(partitions: dg.PartitionsDefinition) -> "dg.UnresolvedAssetJobDefinition":
+    """Partitioned like the daily job because the training rows are facts-layer (partitioned) assets:
+    a run is for the latest landed day (the retrain schedule picks it)."""
     return dg.define_asset_job(
         RETRAIN_JOB,
+        partitions_def=partitions,
         selection=dg.AssetSelection.assets(PROPENSITY_MODEL, USER_CLUSTERS).downstream()
         | dg.AssetSelection.assets(RECOMMENDATION_EVALUATION, *TRAINING_ASSETS),
         description="Rebuild the training features as of the latest day, fit a new propensity model version "
