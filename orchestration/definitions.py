@@ -9,12 +9,7 @@ from huaxiang.dagster_storage import use_batched_events
 from huaxiang.dbt_manifest import dbt_executable
 from huaxiang.settings import DBT_PROJECT_DIR, Settings
 from orchestration.assets.dbt import build_dbt_assets
-from orchestration.assets.ml import (
-    WEEKLY_ASSETS,
-    build_ml_assets,
-    build_retrain_job,
-    daily_run_assets,
-)
+from orchestration.assets.ml import WEEKLY_ASSETS, build_ml_assets, build_retrain_job, daily_run_assets
 from orchestration.assets.publish import build_publish_asset
 from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets

@@ -45,6 +45,7 @@ from huaxiang.settings import DBT_PROJECT_DIR
 from huaxiang.warehouse import connect
 from ml_assets.propensity import HEURISTIC_KIND
 from tests.conftest import huaxiang_home
+from tests.test_dbt_staging import DAY_TABLES
 
 pytestmark = [
     pytest.mark.slow,
@@ -81,10 +82,9 @@ SPARK_ENV = {
     "HUAXIANG_SPARK_SHUFFLE_PARTITIONS": "2",
 }
 NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DOUBLE", "FLOAT", "DECIMAL")
-LEGACY_DAY_TABLES = ("events", "orders", "order_items", "campaign_sends", "reviews")
 LEGACY_RENAMES = {
     table: f"alter table staging.stg_{table}_classified rename to staging.stg_{table}__classified"
-    for table in LEGACY_DAY_TABLES
+    for table in DAY_TABLES
 }
 REL_TOL = 1e-6
 ABS_TOL = 1e-6
@@ -239,10 +239,10 @@ def test_the_dbt_unit_tests_pass_on_spark(builds: Builds) -> None:
 def test_a_spark_home_under_the_old_staging_names_is_migrated_in_place(builds: Builds) -> None:
     """The day tables renamed back to `stg_<t>__classified` are renamed forward by the next dbt
     invocation; the quality report (next test) then finds every day's injected bad rows in them."""
-    for table in LEGACY_DAY_TABLES:
+    for table in DAY_TABLES:
         assert f"renaming staging.stg_{table}__classified to stg_{table}_classified" in builds.unit_tests.stdout
     tables = set(builds.spark["staging_tables"].column("tableName").to_pylist())
-    assert {f"stg_{table}_classified" for table in LEGACY_DAY_TABLES} <= tables
+    assert {f"stg_{table}_classified" for table in DAY_TABLES} <= tables
     assert not [name for name in tables if "__" in name], tables
 
 
