@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from huaxiang.dagster_storage import use_batched_events
 from huaxiang.dbt_manifest import dbt_executable
@@ -15,7 +14,7 @@ from orchestration.assets.report import build_report_asset
 from orchestration.assets.sources import build_raw_assets
 from orchestration.checks import build_suite_checks, partitions_by_key
 from orchestration.partitions import daily_partitions
-from orchestration.resources import WarehouseResource
+from orchestration.resources import DbtCli, WarehouseResource
 from orchestration.schedules import build_daily_schedule, build_landing_sensor, build_retrain_schedule, with_freshness
 
 ALL_ASSETS_JOB = "huaxiang_all"
@@ -73,7 +72,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         executor=dg.in_process_executor,
         resources={
             "warehouse": WarehouseResource.from_settings(settings),
-            "dbt": DbtCliResource(
+            "dbt": DbtCli(
                 project_dir=str(DBT_PROJECT_DIR),
                 profiles_dir=str(DBT_PROJECT_DIR),
                 target=settings.dbt_target,
