@@ -12,7 +12,7 @@ Items the user already bought are never recommended. The same scoring with only 
 score is the baseline the evaluation compares with: recommend from the days before the last
 `holdout_days`, then measure hit-rate and recall@N on the purchases of those days.
 
-DuckDB sums the rollup into one row per (user, product); the rest is sparse matrices, so memory
+DuckDB sums the rollup into one row per (user, product), as integer codes; the rest is sparse matrices, so memory
 follows the interactions, never users × items: item similarities are computed for a block of
 items at a time (their top neighbours kept), users are scored a chunk at a time (their top N
 kept). Ties go to the smaller product id.
@@ -27,7 +27,6 @@ from datetime import date, timedelta
 import duckdb
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from scipy import sparse
 
 from ml_assets.config import RecommendationConfig
@@ -39,28 +38,64 @@ OUTPUT_COLUMNS = ("user_id", "product_id", "score", "source", "rank")
 ITEM_BLOCK = 512  # items whose similarities are computed at once
 USER_CHUNK = 2048  # users scored at once (~1,000-2,000 candidates each)
 
+# Each user, product and category as its rank in sorted order (a code): the interactions travel as
+# integers, not strings (at 1M users × 90 days the strings alone were gigabytes of Arrow), and DuckDB
+# groups by integer keys.
+_CODES_SQL = """
+user_codes as (
+    select user_id, cast(row_number() over (order by user_id) - 1 as integer) as code
+    from (select distinct user_id from {rollup} where activity_date <= $cutoff)
+),
+item_codes as (
+    select product_id, cast(row_number() over (order by product_id) - 1 as integer) as code
+    from (select distinct product_id from {rollup} where activity_date <= $cutoff)
+),
+category_codes as (
+    select category_l1, cast(row_number() over (order by category_l1) - 1 as integer) as code
+    from (select distinct category_l1 from {rollup} where activity_date <= $cutoff and category_l1 is not null)
+)"""
+
 _INTERACTIONS_SQL = """
+with {codes}
 select
-    user_id,
-    product_id,
-    max(category_l1) as category_l1,
+    users.code as user_code,
+    items.code as item_code,
+    coalesce(max(categories.code), -1) as category_code,  -- codes keep the order: the largest category
     cast(sum({weight}) as double) as weight,  -- the sum is exact (decimal), its uses are not
-    sum(purchased_units) > 0 as bought
-from {rollup}
-where activity_date <= $cutoff
-group by user_id, product_id
-order by user_id, product_id  -- sparse sums and ties follow the row order: keep it fixed
+    sum(rollup.purchased_units) > 0 as bought
+from {rollup} as rollup
+join user_codes as users on users.user_id = rollup.user_id
+join item_codes as items on items.product_id = rollup.product_id
+left join category_codes as categories on categories.category_l1 = rollup.category_l1
+where rollup.activity_date <= $cutoff
+group by users.code, items.code
+order by users.code, items.code  -- sparse sums and ties follow the row order: keep it fixed
 """
 
 
 def interactions_sql(config: RecommendationConfig, rollup: str = USER_PRODUCT_DAILY) -> str:
-    """One row per (user, product) up to the date parameter $cutoff: category, weighted interest, bought."""
+    """One row per (user, product) up to the date parameter $cutoff, as codes (see `code_lists_sql`):
+    user, product, category (-1: none), weighted interest, bought."""
     weight = (
-        f"views * {float(config.weight_view)} + clicks * {float(config.weight_click)} "
-        f"+ favorites * {float(config.weight_favorite)} + carts * {float(config.weight_cart)} "
-        f"+ purchased_units * {float(config.weight_purchase)}"
+        f"rollup.views * {float(config.weight_view)} + rollup.clicks * {float(config.weight_click)} "
+        f"+ rollup.favorites * {float(config.weight_favorite)} + rollup.carts * {float(config.weight_cart)} "
+        f"+ rollup.purchased_units * {float(config.weight_purchase)}"
     )
-    return _INTERACTIONS_SQL.format(rollup=rollup, weight=weight)
+    return _INTERACTIONS_SQL.format(codes=_CODES_SQL.format(rollup=rollup), rollup=rollup, weight=weight)
+
+
+# kind → (column, its codes)
+_CODED = {
+    "user": ("user_id", "user_codes"),
+    "item": ("product_id", "item_codes"),
+    "category": ("category_l1", "category_codes"),
+}
+
+
+def code_lists_sql(kind: str, rollup: str = USER_PRODUCT_DAILY) -> str:
+    """The values of `kind` (user, item or category) up to $cutoff, in code order."""
+    column, codes = _CODED[kind]
+    return f"with {_CODES_SQL.format(rollup=rollup)} select {column} from {codes} order by code"
 
 
 @dataclass(frozen=True)
@@ -77,29 +112,22 @@ class Interactions:
     bought: np.ndarray
 
 
-def _encode(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values (nulls left out) and each row's position among them (-1: null)."""
-    encoded = values.combine_chunks().dictionary_encode()
-    distinct = np.asarray(encoded.dictionary.to_pylist(), dtype=str)
-    order = np.argsort(distinct, kind="stable")
-    position = np.empty(len(order), dtype=np.int64)
-    position[order] = np.arange(len(order))
-    indices = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
-    return distinct[order], np.where(indices >= 0, position[indices], -1)
-
-
 def read_interactions(conn: duckdb.DuckDBPyConnection, cutoff: date, config: RecommendationConfig) -> Interactions:
-    table = conn.execute(interactions_sql(config), {"cutoff": cutoff}).to_arrow_table()
-    users, user = _encode(table["user_id"])
-    items, item = _encode(table["product_id"])
-    categories, category = _encode(table["category_l1"])
+    parameters = {"cutoff": cutoff}
+    values = {
+        kind: np.asarray(
+            conn.execute(code_lists_sql(kind), parameters).to_arrow_table().column(0).to_pylist(), dtype=str
+        )
+        for kind in _CODED
+    }
+    table = conn.execute(interactions_sql(config), parameters).to_arrow_table()
     return Interactions(
-        users=users,
-        items=items,
-        categories=categories,
-        user=user,
-        item=item,
-        category=category,
+        users=values["user"],
+        items=values["item"],
+        categories=values["category"],
+        user=table["user_code"].to_numpy(),
+        item=table["item_code"].to_numpy(),
+        category=table["category_code"].to_numpy(),
         weight=table["weight"].to_numpy(),
         bought=table["bought"].to_numpy(zero_copy_only=False),
     )

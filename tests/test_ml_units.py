@@ -400,6 +400,32 @@ def test_recommendations_follow_cooccurrence_exclude_purchases_and_serve_cold_us
     assert recs.groupby("user_id")["rank"].apply(list).map(lambda ranks: ranks == list(range(1, len(ranks) + 1))).all()
 
 
+def test_interactions_arrive_as_codes_of_the_sorted_values_summed_per_user_and_product() -> None:
+    """The recommender reads integers: each code is the value's rank in sorted order, a product
+    without a category is -1, days after the cutoff are left out, rows come in (user, product) order."""
+    rows = [
+        ("u2", 3, "p9", "food", 1, 0),
+        ("u2", 2, "p9", "food", 2, 1),  # the same pair a day later: summed, bought
+        ("u1", 2, "p5", None, 4, 0),  # no category
+        ("u10", 1, "p9", "food", 1, 0),
+        ("u3", 0, "p7", "toys", 5, 0),  # after the cutoff
+    ]
+    data = recommendations.read_interactions(
+        interaction_warehouse(rows), AS_OF - timedelta(days=1), RecommendationConfig()
+    )
+    assert data.users.tolist() == ["u1", "u10", "u2"] and data.items.tolist() == ["p5", "p9"]
+    assert data.categories.tolist() == ["food"]
+    pairs = list(zip(data.users[data.user], data.items[data.item], data.category, data.bought, strict=True))
+    assert pairs == [("u1", "p5", -1, False), ("u10", "p9", 0, False), ("u2", "p9", 0, True)]
+    config = RecommendationConfig()
+    assert data.weight.tolist() == [
+        4 * config.weight_view,
+        config.weight_view,
+        3 * config.weight_view + config.weight_purchase,
+    ]
+    assert data.user.dtype == np.int32 and data.item.dtype == np.int32
+
+
 def test_recommendation_evaluation_recommends_at_the_cutoff_and_scores_later_new_purchases() -> None:
     rows = []
     for i in range(40):
