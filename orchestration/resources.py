@@ -20,7 +20,7 @@ class DbtCli(DbtCliResource):
     """dagster-dbt's dbt CLI resource without the dbt adapter it builds in this process before each
     invocation. That adapter only serves `fetch_row_counts` / `fetch_column_metadata`, which huaxiang
     does not call, and building it parses every dbt macro again: 1.8 s per dbt step, 7 of the 44 s
-    of `huaxiang run` at 300 users (tests/test_dbt_resource.py guards the pinned method name)."""
+    of `huaxiang run` at 300 users (tests/test_pipeline.py guards the pinned method name)."""
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ANN001, ANN202 - dagster-dbt's signature
         return None
